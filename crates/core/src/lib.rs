@@ -1,0 +1,14 @@
+//! Siftgram's domain: the model, the rules (plain functions), the ports (async traits the
+//! adapters implement) and the repositories written once on top of the table-store port.
+//!
+//! This crate performs no I/O itself and depends on no AWS, HTTP or database crate; a test in
+//! `tests/` checks that with `cargo tree`.
+
+pub mod clock;
+pub mod consume;
+pub mod model;
+pub mod ports;
+pub mod repo;
+pub mod rules;
+
+pub use clock::{Clock, ManualClock, SystemClock, Timestamp};

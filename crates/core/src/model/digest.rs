@@ -1,0 +1,67 @@
+use super::error::malformed;
+use super::{ChannelId, UserId, ValidationError};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DigestFrequency {
+    Daily,
+    Weekly,
+}
+
+/// A user's digest configuration. Times are local to `timezone` (an IANA name).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DigestSettings {
+    pub user: UserId,
+    pub enabled: bool,
+    pub frequency: DigestFrequency,
+    /// Minutes after local midnight.
+    pub minute_of_day: u16,
+    /// ISO weekdays 1 (Monday) ..= 7 for weekly digests.
+    pub weekdays: Vec<u8>,
+    pub timezone: String,
+    /// Empty = all followed channels.
+    pub channels: Vec<ChannelId>,
+    pub tags: Vec<String>,
+    pub max_posts: u16,
+    pub ai_summary: bool,
+}
+
+impl DigestSettings {
+    pub fn default_for(user: UserId) -> Self {
+        DigestSettings {
+            user,
+            enabled: false,
+            frequency: DigestFrequency::Daily,
+            minute_of_day: 9 * 60,
+            weekdays: vec![1],
+            timezone: "Europe/Moscow".into(),
+            channels: Vec::new(),
+            tags: Vec::new(),
+            max_posts: 20,
+            ai_summary: true,
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        if self.minute_of_day >= 24 * 60 {
+            return Err(malformed("digest time", "must be before 24:00"));
+        }
+        if self.weekdays.iter().any(|d| !(1..=7).contains(d)) {
+            return Err(malformed("digest weekdays", "must be 1 (Monday) to 7"));
+        }
+        if self.frequency == DigestFrequency::Weekly && self.weekdays.is_empty() {
+            return Err(malformed("digest weekdays", "a weekly digest needs a day"));
+        }
+        if !(1..=100).contains(&self.max_posts) {
+            return Err(malformed("digest size", "1 to 100 posts"));
+        }
+        let tz_ok = !self.timezone.is_empty()
+            && self.timezone.len() <= 64
+            && self.timezone.chars().all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c));
+        if !tz_ok {
+            return Err(malformed("timezone", format!("{:?} is not an IANA zone name", self.timezone)));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,99 @@
+use super::error::malformed;
+use super::{Tier, UserId, ValidationError};
+use crate::Timestamp;
+use serde::{Deserialize, Serialize};
+
+pub const INVITE_CODE_LEN: usize = 12;
+const ALPHABET: &[u8; 36] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+/// Twelve characters from A–Z and 0–9. Parsing is forgiving about case and surrounding space.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct InviteCode(String);
+
+impl InviteCode {
+    pub fn parse(input: &str) -> Result<Self, ValidationError> {
+        let code = input.trim().to_ascii_uppercase();
+        if code.is_empty() {
+            return Err(ValidationError::Empty("invite code"));
+        }
+        if code.len() != INVITE_CODE_LEN || !code.bytes().all(|b| ALPHABET.contains(&b)) {
+            return Err(malformed("invite code", format!("expected {INVITE_CODE_LEN} letters A-Z or digits")));
+        }
+        Ok(InviteCode(code))
+    }
+
+    /// A code from random words (one per character; the modulo bias of 2^32 % 36 is negligible).
+    pub fn from_random(words: [u32; INVITE_CODE_LEN]) -> Self {
+        InviteCode(words.iter().map(|w| ALPHABET[(*w % 36) as usize] as char).collect())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for InviteCode {
+    type Error = ValidationError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        InviteCode::parse(&s)
+    }
+}
+impl From<InviteCode> for String {
+    fn from(c: InviteCode) -> String {
+        c.0
+    }
+}
+impl std::fmt::Display for InviteCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invite {
+    pub code: InviteCode,
+    pub created_by: UserId,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub max_uses: u32,
+    pub uses: u32,
+    /// The tier a redeemer gets.
+    pub tier: Tier,
+    /// How long that tier lasts; None = the tier's default duration (none for paid tiers).
+    pub trial_days: Option<u32>,
+}
+
+impl Invite {
+    pub const MAX_USES: u32 = 10_000;
+    pub const MAX_DAYS: u32 = 3_650;
+
+    pub fn new(
+        code: InviteCode,
+        created_by: UserId,
+        now: Timestamp,
+        tier: Tier,
+        valid_days: Option<u32>,
+        max_uses: u32,
+        trial_days: Option<u32>,
+    ) -> Result<Self, ValidationError> {
+        if max_uses == 0 || max_uses > Self::MAX_USES {
+            return Err(malformed("invite uses", format!("must be 1..={}", Self::MAX_USES)));
+        }
+        for days in [valid_days, trial_days].into_iter().flatten() {
+            if days == 0 || days > Self::MAX_DAYS {
+                return Err(malformed("invite days", format!("must be 1..={}", Self::MAX_DAYS)));
+            }
+        }
+        Ok(Invite {
+            code,
+            created_by,
+            created_at: now,
+            expires_at: valid_days.map(|d| now.plus_days(d)),
+            max_uses,
+            uses: 0,
+            tier,
+            trial_days,
+        })
+    }
+}

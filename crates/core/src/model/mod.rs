@@ -1,0 +1,23 @@
+//! The domain model. Types validate themselves on construction; a value that exists is valid.
+
+mod channel;
+mod digest;
+mod error;
+mod history;
+mod invite;
+mod lease;
+mod post;
+mod subscription;
+mod tier;
+mod user;
+
+pub use channel::{Channel, ChannelId, Username};
+pub use digest::{DigestFrequency, DigestSettings};
+pub use error::ValidationError;
+pub use history::{QueryKind, QueryRecord};
+pub use invite::{Invite, InviteCode};
+pub use lease::Lease;
+pub use post::{MediaKind, Post, PostKey, MAX_POST_TEXT_CHARS};
+pub use subscription::{Subscription, SubscriptionSettings};
+pub use tier::{Tier, TierCatalog, TierChange, TierChangeReason, TierLimits};
+pub use user::{Language, Role, User, UserId};

@@ -1,0 +1,9 @@
+//! Ports: what the domain needs from the outside world, as small async traits.
+
+pub mod queue;
+pub mod table_store;
+
+pub use queue::{OutgoingMessage, Queue, QueueError, QueueSpec, Receipt, ReceivedMessage};
+pub use table_store::{
+    Attrs, BatchOp, Condition, Cursor, Index, Item, Key, Page, Query, SkRange, StoreError, TableStore, Write,
+};

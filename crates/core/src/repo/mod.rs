@@ -1,0 +1,64 @@
+//! Repositories: users, invites, tier history, channels, subscriptions, posts, query history,
+//! usage quotas, digest settings, leases and applied migrations — written once against the
+//! `TableStore` port, so DynamoDB and the embedded store behave the same.
+//!
+//! Single-table layout (partition key / sort key; `index` is the secondary index):
+//!
+//! | item | pk | sk | index pk / sk |
+//! |---|---|---|---|
+//! | user | `user#<id>` | `profile` | `users` / `<id:020>` |
+//! | tier change | `user#<id>` | `tier#<at:020>#<from>-<to>` | |
+//! | subscription | `user#<id>` | `sub#<channel:020>` | `followers#<channel>` / `<user:020>` |
+//! | query | `user#<id>` | `q#<at:020>#<n>` | |
+//! | usage counter | `user#<id>` | `usage#<utc day>#<quota>` (TTL) | |
+//! | digest settings | `user#<id>` | `digest` | |
+//! | invite | `invite#<code>` | `invite` | `invites` / `<created:020>#<code>` |
+//! | channel | `channel#<id>` | `channel` | |
+//! | username pointer | `chname#<username>` | `channel` | |
+//! | post | `post#<channel>` | `<message:020>` | |
+//! | lease | `lease#<resource>` | `lease` (TTL) | |
+//! | migration | `meta#migrations` | `<version:06>` | |
+
+mod channels;
+mod codec;
+mod error;
+mod history;
+mod leases;
+mod migrations;
+mod posts;
+mod users;
+
+pub use error::RepoError;
+pub use migrations::AppliedMigration;
+pub use posts::PostInsert;
+
+use crate::Clock;
+use crate::model::TierCatalog;
+use crate::ports::TableStore;
+use std::sync::Arc;
+
+/// How many times an optimistic read-modify-write is retried when another writer got there first.
+const MAX_ATTEMPTS: usize = 8;
+
+/// The repositories over one table store.
+#[derive(Clone)]
+pub struct Repository {
+    store: Arc<dyn TableStore>,
+    clock: Arc<dyn Clock>,
+    catalog: Arc<TierCatalog>,
+}
+
+impl Repository {
+    pub fn new(store: Arc<dyn TableStore>, clock: Arc<dyn Clock>, catalog: TierCatalog) -> Self {
+        Repository { store, clock, catalog: Arc::new(catalog) }
+    }
+    pub fn store(&self) -> &Arc<dyn TableStore> {
+        &self.store
+    }
+    pub fn catalog(&self) -> &TierCatalog {
+        &self.catalog
+    }
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+}

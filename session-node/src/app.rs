@@ -1,0 +1,136 @@
+//! Building and running the node: one tokio runtime, storage opened once, migrations applied,
+//! supervised background tasks, HTTP served until shutdown, then a clean drain.
+
+use crate::backend::{Backend, BackendError};
+use crate::config::Config;
+use crate::http::{HttpState, router};
+use crate::migrate::{self, MigrateError};
+use crate::supervise::supervise;
+use base64::Engine;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    #[error(transparent)]
+    Migrate(#[from] MigrateError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("operator token file {path}: {source}")]
+    Token { path: String, source: std::io::Error },
+}
+
+pub struct App;
+
+/// A started node. Dropping it does not stop it; call `shutdown`.
+pub struct RunningApp {
+    pub addr: SocketAddr,
+    pub ops_token: Arc<str>,
+    pub backend: Backend,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl App {
+    pub async fn start(config: Config) -> Result<RunningApp, StartError> {
+        let backend = Backend::connect(&config).await?;
+        let report = migrate::run(&backend, &config).await?;
+        tracing::info!(backend = backend.kind.as_str(), schema_version = report.schema_version, "storage ready");
+        let ops_token: Arc<str> = match &config.ops_token {
+            Some(token) => token.as_str().into(),
+            None => load_or_create_token(&config.data_dir)?.into(),
+        };
+        let listener =
+            tokio::net::TcpListener::bind(config.http_addr).await.map_err(|source| StartError::Bind { addr: config.http_addr, source })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.http_addr, source })?;
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+
+        if let Some(table) = backend.embedded.clone() {
+            // DynamoDB removes expired items itself; the embedded store needs a sweeper.
+            tasks.push(supervise("ttl-sweeper", shutdown_rx.clone(), move |mut stop| {
+                let table = table.clone();
+                async move {
+                    loop {
+                        let removed = table.purge_expired().await?;
+                        if removed > 0 {
+                            tracing::debug!(removed, "expired items purged");
+                        }
+                        tokio::select! {
+                            _ = tokio::time::sleep(Duration::from_secs(600)) => {}
+                            _ = stop.changed() => return Ok::<(), siftgram_core::ports::StoreError>(()),
+                        }
+                    }
+                }
+            }));
+        }
+
+        let state = HttpState { backend: backend.clone(), ops_token: ops_token.clone(), schema_version: report.schema_version };
+        let mut stop = shutdown_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            let serve = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "HTTP server failed");
+            }
+        }));
+        tracing::info!(%addr, "listening");
+        Ok(RunningApp { addr, ops_token, backend, shutdown, tasks })
+    }
+}
+
+impl RunningApp {
+    /// Stops accepting work, lets running work finish (at most `grace`), then returns.
+    pub async fn shutdown(self, grace: Duration) {
+        let _ = self.shutdown.send(true);
+        let all = futures_join(self.tasks);
+        if tokio::time::timeout(grace, all).await.is_err() {
+            tracing::warn!("some tasks did not stop within {grace:?}");
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+async fn futures_join(tasks: Vec<JoinHandle<()>>) {
+    for task in tasks {
+        let _ = task.await;
+    }
+}
+
+/// The operator token from `<data_dir>/ops-token`, created (random, owner-only) on first start.
+fn load_or_create_token(data_dir: &Path) -> Result<String, StartError> {
+    let path = data_dir.join("ops-token");
+    let err = |source| StartError::Token { path: path.display().to_string(), source };
+    if let Ok(token) = std::fs::read_to_string(&path) {
+        let token = token.trim().to_owned();
+        if token.len() >= 16 {
+            return Ok(token);
+        }
+    }
+    std::fs::create_dir_all(data_dir).map_err(err)?;
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| err(std::io::Error::other(e.to_string())))?;
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    write_private(&path, &token).map_err(err)?;
+    tracing::info!(path = %path.display(), "generated the operator token");
+    Ok(token)
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}

@@ -1,0 +1,118 @@
+//! The node's configuration, read once from the environment.
+
+use crate::backend::BackendKind;
+use siftgram_core::model::TierCatalog;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name}: {why}")]
+    Invalid { name: &'static str, why: String },
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub backend: BackendKind,
+    /// Embedded database and generated secrets live here.
+    pub data_dir: PathBuf,
+    pub http_addr: SocketAddr,
+    /// Bearer token for the operator endpoints; generated into `<data_dir>/ops-token` if unset.
+    pub ops_token: Option<String>,
+    /// DynamoDB table name.
+    pub table: String,
+    /// Prefix of SQS queue names (and S3 bucket names).
+    pub resource_prefix: String,
+    /// `AWS_ENDPOINT_URL` (LocalStack) if set.
+    pub aws_endpoint: Option<String>,
+    pub tiers: TierCatalog,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the token.
+        f.debug_struct("Config")
+            .field("backend", &self.backend)
+            .field("data_dir", &self.data_dir)
+            .field("http_addr", &self.http_addr)
+            .field("table", &self.table)
+            .field("resource_prefix", &self.resource_prefix)
+            .field("aws_endpoint", &self.aws_endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let backend = match get("SIFTGRAM_BACKEND").as_deref() {
+            None | Some("embedded") => BackendKind::Embedded,
+            Some("aws") => BackendKind::Aws,
+            Some(other) => {
+                return Err(ConfigError::Invalid { name: "SIFTGRAM_BACKEND", why: format!("{other:?} is not embedded or aws") });
+            }
+        };
+        let http_addr = get("SIFTGRAM_HTTP_ADDR")
+            .unwrap_or_else(|| "127.0.0.1:8080".into())
+            .parse()
+            .map_err(|e| ConfigError::Invalid { name: "SIFTGRAM_HTTP_ADDR", why: format!("{e}") })?;
+        let tiers = match get("SIFTGRAM_TIERS_JSON") {
+            Some(json) => TierCatalog::with_overrides_json(&json)
+                .map_err(|e| ConfigError::Invalid { name: "SIFTGRAM_TIERS_JSON", why: e.to_string() })?,
+            None => TierCatalog::default(),
+        };
+        let ops_token = get("SIFTGRAM_OPS_TOKEN");
+        if ops_token.as_ref().is_some_and(|t| t.len() < 16) {
+            return Err(ConfigError::Invalid { name: "SIFTGRAM_OPS_TOKEN", why: "use at least 16 characters".into() });
+        }
+        Ok(Config {
+            backend,
+            data_dir: get("SIFTGRAM_DATA_DIR").unwrap_or_else(|| "data".into()).into(),
+            http_addr,
+            ops_token,
+            table: get("SIFTGRAM_TABLE").unwrap_or_else(|| "siftgram".into()),
+            resource_prefix: get("SIFTGRAM_RESOURCE_PREFIX").unwrap_or_else(|| "siftgram-".into()),
+            aws_endpoint: get("AWS_ENDPOINT_URL"),
+            tiers,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_the_standalone_node() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.backend, BackendKind::Embedded);
+        assert_eq!(c.http_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.data_dir, PathBuf::from("data"));
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_their_name() {
+        let err = config(&[("SIFTGRAM_BACKEND", "mongo")]).unwrap_err().to_string();
+        assert!(err.contains("SIFTGRAM_BACKEND"), "{err}");
+        assert!(config(&[("SIFTGRAM_HTTP_ADDR", "nowhere")]).is_err());
+        assert!(config(&[("SIFTGRAM_OPS_TOKEN", "short")]).is_err());
+        assert!(config(&[("SIFTGRAM_TIERS_JSON", "{\"gold\":{}}")]).is_err());
+    }
+
+    #[test]
+    fn debug_output_hides_the_ops_token() {
+        let c = config(&[("SIFTGRAM_OPS_TOKEN", "a-very-secret-token-value")]).unwrap();
+        assert!(!format!("{c:?}").contains("a-very-secret"));
+    }
+}

@@ -1,0 +1,16 @@
+//! The Siftgram session node. In standalone mode (the default) it is the whole system in one
+//! process with embedded storage; in the cloud it owns the users' MTProto sessions.
+//!
+//! `App::start` builds everything once and returns a handle; `main.rs` only parses the command
+//! line, and tests start the same `App` on a random port.
+
+pub mod app;
+pub mod backend;
+pub mod config;
+pub mod http;
+pub mod migrate;
+pub mod supervise;
+
+pub use app::{App, RunningApp};
+pub use backend::{Backend, BackendKind};
+pub use config::Config;

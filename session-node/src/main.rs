@@ -1,0 +1,78 @@
+//! `siftgram` — the session node. `siftgram` (or `siftgram run`) starts the standalone node;
+//! `siftgram migrate` applies the schema and exits.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use siftgram_session_node::backend::{Backend, BackendKind};
+use siftgram_session_node::{App, Config, migrate};
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "siftgram", version, about = "Siftgram: a Telegram channel reader with cited answers")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the node (the default).
+    Run,
+    /// Apply schema migrations (table, queues, bucket) and exit; safe to repeat.
+    Migrate {
+        /// Overrides SIFTGRAM_BACKEND.
+        #[arg(long, value_parser = ["embedded", "aws"])]
+        backend: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    init_tracing();
+    let cli = Cli::parse();
+    let mut config = Config::from_env().context("configuration")?;
+    match cli.command.unwrap_or(Command::Run) {
+        Command::Run => {
+            let app = App::start(config).await.context("starting the node")?;
+            println!("siftgram is running: GET {} (bearer token: SIFTGRAM_OPS_TOKEN or <data dir>/ops-token)", app.url("/health"));
+            wait_for_signal().await;
+            tracing::info!("shutting down");
+            app.shutdown(Duration::from_secs(10)).await;
+            tracing::info!("stopped");
+        }
+        Command::Migrate { backend } => {
+            if let Some(b) = backend {
+                config.backend = if b == "aws" { BackendKind::Aws } else { BackendKind::Embedded };
+            }
+            let backend = Backend::connect(&config).await.context("connecting to storage")?;
+            let report = migrate::run(&backend, &config).await?;
+            println!("schema version {} (applied now: {:?})", report.schema_version, report.applied);
+        }
+    }
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// JSON logs unless SIFTGRAM_LOG_FORMAT=pretty; level from RUST_LOG (default info).
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::env::var("SIFTGRAM_LOG_FORMAT").as_deref() == Ok("pretty") {
+        builder.init();
+    } else {
+        builder.json().with_current_span(true).init();
+    }
+}

@@ -1,0 +1,61 @@
+//! Supervised background tasks: a task that fails or panics is logged and restarted with
+//! backoff; all stop when shutdown is signalled.
+
+use std::future::Future;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Runs `make()` again and again until `shutdown` turns true. Each run that ends early (error or
+/// panic) is logged and followed by a backoff of 1 s doubling to 60 s; a clean run resets it.
+pub fn supervise<F, Fut, E>(name: &'static str, mut shutdown: watch::Receiver<bool>, mut make: F) -> JoinHandle<()>
+where
+    F: FnMut(watch::Receiver<bool>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
+    tokio::spawn(async move {
+        let mut backoff = Duration::from_secs(1);
+        while !*shutdown.borrow() {
+            let run = tokio::spawn(make(shutdown.clone()));
+            match run.await {
+                Ok(Ok(())) => backoff = Duration::from_secs(1),
+                Ok(Err(e)) => tracing::error!(task = name, error = %e, "task failed; restarting"),
+                Err(e) => tracing::error!(task = name, error = %e, "task panicked; restarting"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = shutdown.changed() => {}
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(60));
+        }
+        tracing::debug!(task = name, "stopped");
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failing_or_panicking_task_is_restarted_until_shutdown() {
+        let (tx, rx) = watch::channel(false);
+        let runs = Arc::new(AtomicU32::new(0));
+        let counter = runs.clone();
+        let handle = supervise("flaky", rx, move |_| {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if n == 0 {
+                    panic!("first run panics");
+                }
+                Err::<(), _>("later runs fail")
+            }
+        });
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        assert!(runs.load(Ordering::SeqCst) >= 3, "restarted after panic and errors");
+        tx.send(true).unwrap();
+        handle.await.unwrap();
+    }
+}

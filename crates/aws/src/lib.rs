@@ -35,3 +35,15 @@ pub(crate) fn describe<E: std::error::Error>(e: &E) -> String {
     }
     text
 }
+
+/// Configuration for a local emulator (LocalStack): fixed test credentials and region.
+pub async fn local_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    let http = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http)
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::new("test", "test", None, None, "siftgram-local"))
+        .load()
+        .await
+}

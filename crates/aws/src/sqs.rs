@@ -30,20 +30,23 @@ impl SqsQueue {
     /// Creates (or updates) the queue and its dead-letter queue; idempotent.
     pub async fn ensure(client: &Client, prefix: &str, spec: QueueSpec) -> Result<SqsQueue, QueueError> {
         spec.validate()?;
-        let dlq_url = create_or_update(client, &physical_name(prefix, &spec.dead_letter()), base_attributes(&spec.dead_letter())).await?;
-        let dlq_arn = client
-            .get_queue_attributes()
-            .queue_url(&dlq_url)
-            .attribute_names(QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .map_err(backend)?
-            .attributes()
-            .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-            .ok_or_else(|| QueueError::Backend("dead-letter queue has no ARN".into()))?;
         let mut attributes = base_attributes(&spec);
-        let redrive = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": spec.max_receives});
-        attributes.insert(QueueAttributeName::RedrivePolicy, redrive.to_string());
+        if spec.has_dead_letter_queue() {
+            let dlq = spec.dead_letter();
+            let dlq_url = create_or_update(client, &physical_name(prefix, &dlq), base_attributes(&dlq)).await?;
+            let dlq_arn = client
+                .get_queue_attributes()
+                .queue_url(&dlq_url)
+                .attribute_names(QueueAttributeName::QueueArn)
+                .send()
+                .await
+                .map_err(backend)?
+                .attributes()
+                .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+                .ok_or_else(|| QueueError::Backend("dead-letter queue has no ARN".into()))?;
+            let redrive = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": spec.max_receives});
+            attributes.insert(QueueAttributeName::RedrivePolicy, redrive.to_string());
+        }
         let url = create_or_update(client, &physical_name(prefix, &spec), attributes).await?;
         Ok(SqsQueue { client: client.clone(), url, spec })
     }

@@ -42,8 +42,16 @@ impl QueueSpec {
     pub fn dead_letter_name(&self) -> String {
         format!("{}-dlq", self.name)
     }
+    /// The dead-letter queue's own spec: it keeps messages however often they are received.
     pub fn dead_letter(&self) -> QueueSpec {
-        QueueSpec { name: self.dead_letter_name(), max_receives: u32::MAX, ..self.clone() }
+        QueueSpec { name: self.dead_letter_name(), max_receives: Self::NEVER_DEAD_LETTER, ..self.clone() }
+    }
+
+    /// `max_receives` of a queue that has no dead-letter queue (dead-letter queues themselves).
+    pub const NEVER_DEAD_LETTER: u32 = u32::MAX;
+
+    pub fn has_dead_letter_queue(&self) -> bool {
+        self.max_receives != Self::NEVER_DEAD_LETTER
     }
 
     pub fn validate(&self) -> Result<(), QueueError> {
@@ -51,8 +59,8 @@ impl QueueSpec {
         if self.name.is_empty() || self.name.len() > 60 || !ok_chars {
             return Err(QueueError::Invalid(format!("queue name {:?} must be 1-60 of [A-Za-z0-9_-]", self.name)));
         }
-        if self.max_receives == 0 {
-            return Err(QueueError::Invalid("max_receives is 0".into()));
+        if !(1..=1000).contains(&self.max_receives) && self.has_dead_letter_queue() {
+            return Err(QueueError::Invalid("max_receives must be 1 to 1000".into()));
         }
         if self.visibility_timeout > Duration::from_secs(12 * 3600) {
             return Err(QueueError::Invalid("visibility timeout over 12 hours".into()));

@@ -273,6 +273,15 @@ impl Query {
         {
             return Err(StoreError::Invalid("query range starts after it ends".into()));
         }
+        if let Some(cursor) = &self.cursor {
+            let (key, index_key) = cursor.keys()?;
+            if self.index == Index::Secondary && index_key.is_none() {
+                return Err(StoreError::Invalid("cursor is not from an index query".into()));
+            }
+            if key.pk != self.pk && index_key.is_none_or(|k| k.pk != self.pk) {
+                return Err(StoreError::Invalid("cursor is from another partition".into()));
+            }
+        }
         Ok(())
     }
 

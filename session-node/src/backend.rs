@@ -57,18 +57,24 @@ impl Backend {
             }
             BackendKind::Aws => {
                 let sdk = siftgram_aws::sdk_config(config.aws_endpoint.as_deref()).await;
-                let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
-                let store: Arc<dyn TableStore> = Arc::new(DynamoTableStore::new(dynamo, &config.table, clock.clone()));
-                let queues = Queues::Aws { client: aws_sdk_sqs::Client::new(&sdk), prefix: config.resource_prefix.clone() };
-                Ok(Backend {
-                    kind: BackendKind::Aws,
-                    repo: Repository::new(store.clone(), clock, config.tiers.clone()),
-                    store,
-                    embedded: None,
-                    aws: Some(Arc::new(sdk)),
-                    queues: Arc::new(queues),
-                })
+                Ok(Backend::connect_with(config, sdk))
             }
+        }
+    }
+
+    /// The AWS backend on an already loaded SDK configuration.
+    pub fn connect_with(config: &Config, sdk: aws_config::SdkConfig) -> Backend {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+        let store: Arc<dyn TableStore> = Arc::new(DynamoTableStore::new(dynamo, &config.table, clock.clone()));
+        let queues = Queues::Aws { client: aws_sdk_sqs::Client::new(&sdk), prefix: config.resource_prefix.clone() };
+        Backend {
+            kind: BackendKind::Aws,
+            repo: Repository::new(store.clone(), clock, config.tiers.clone()),
+            store,
+            embedded: None,
+            aws: Some(Arc::new(sdk)),
+            queues: Arc::new(queues),
         }
     }
 

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs ALL tests on a fresh machine: installs what LocalStack needs (JDK, npm) if missing,
+# installs and starts LocalStack (cached under ~/.cache), runs the whole workspace's tests,
+# and prints how many LocalStack-backed tests ran (there must be some).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+need() { command -v "$1" >/dev/null 2>&1; }
+apt_install() {
+  if [[ $(id -u) == 0 ]] && need apt-get; then
+    echo "[test] installing $* with apt-get"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  else
+    echo "[test] missing: $* (install them, then run again)"; exit 1
+  fi
+}
+need javac || apt_install openjdk-17-jdk-headless
+need npm || apt_install npm
+need curl || apt_install curl
+
+started_here=0
+bash localstack/localstack.sh status >/dev/null 2>&1 || started_here=1
+bash localstack/localstack.sh start
+if [[ $started_here == 1 && -z ${KEEP_LOCALSTACK:-} ]]; then
+  trap 'bash localstack/localstack.sh stop >/dev/null 2>&1 || true' EXIT
+fi
+
+mkdir -p target
+log=target/test-output.txt
+set +e
+cargo test --workspace --no-fail-fast 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+localstack_tests=$(grep -cE '^test [^ ]*localstack[^ ]* \.\.\. ok$' "$log" || true)
+echo "LocalStack tests passed: $localstack_tests"
+if [[ $localstack_tests -eq 0 ]]; then
+  echo "no LocalStack test ran: the DynamoDB/SQS adapters were not exercised"; exit 1
+fi
+exit "$status"

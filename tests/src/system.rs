@@ -22,7 +22,7 @@ fn unique_namespace() -> String {
 
 enum Backend {
     Embedded { dir: tempfile::TempDir, db: Option<EmbeddedDb> },
-    LocalStack { sdk: aws_config::SdkConfig, table: String, queue_prefix: String },
+    LocalStack { sdk: Box<aws_config::SdkConfig>, table: String, queue_prefix: String },
 }
 
 /// One test's private system: a table store (wrapped to count writes), repositories over it, a
@@ -58,7 +58,7 @@ impl TestSystem {
         }
         let clock = Arc::new(ManualClock::starting_at(SystemClock.now()));
         let inner: Arc<dyn TableStore> = Arc::new(DynamoTableStore::new(client, &table, clock.clone()));
-        TestSystem::assemble("localstack", clock, inner, Backend::LocalStack { sdk, table, queue_prefix: format!("{ns}-") })
+        TestSystem::assemble("localstack", clock, inner, Backend::LocalStack { sdk: Box::new(sdk), table, queue_prefix: format!("{ns}-") })
     }
 
     fn assemble(name: &'static str, clock: Arc<ManualClock>, inner: Arc<dyn TableStore>, backend: Backend) -> TestSystem {
@@ -108,7 +108,7 @@ impl TestSystem {
             }
             Backend::LocalStack { sdk, table, .. } => {
                 let endpoint = localstack_endpoint();
-                *sdk = siftgram_aws::local_sdk_config(&endpoint).await;
+                **sdk = siftgram_aws::local_sdk_config(&endpoint).await;
                 Arc::new(DynamoTableStore::new(aws_sdk_dynamodb::Client::new(sdk), table.as_str(), clock.clone()))
             }
         };

@@ -237,13 +237,7 @@ impl TableStore for DynamoTableStore {
                 break;
             }
         }
-        let next = if found.len() > want {
-            found.truncate(want);
-            found.last().map(Cursor::after)
-        } else {
-            None
-        };
-        Ok(Page { items: found, next })
+        Ok(Page::from_lookahead(found, want))
     }
 
     async fn batch_write(&self, ops: Vec<BatchOp>) -> Result<(), StoreError> {

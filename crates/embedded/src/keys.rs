@@ -43,8 +43,10 @@ fn successor(mut prefix: Vec<u8>) -> Vec<u8> {
     vec![0xff; 1]
 }
 
-/// The byte range a query scans (before its cursor is applied).
-pub fn query_bounds(query: &Query) -> Result<(Bound<Vec<u8>>, Bound<Vec<u8>>), StoreError> {
+pub type ByteRange = (Bound<Vec<u8>>, Bound<Vec<u8>>);
+
+/// The byte range a query scans, after its cursor.
+pub fn query_bounds(query: &Query) -> Result<ByteRange, StoreError> {
     let mut base = query.pk.as_bytes().to_vec();
     base.push(0);
     let with = |s: &str| [base.as_slice(), s.as_bytes()].concat();

@@ -3,7 +3,7 @@ use crate::keys::{index_entry, item_key, key_of_index_entry, query_bounds};
 use async_trait::async_trait;
 use redb::{ReadableDatabase, ReadableTable, Table, TableDefinition};
 use siftgram_core::ports::table_store::{validate_batch, validate_transaction};
-use siftgram_core::ports::{BatchOp, Condition, Cursor, Index, Item, Key, Page, Query, StoreError, TableStore, Write};
+use siftgram_core::ports::{BatchOp, Condition, Index, Item, Key, Page, Query, StoreError, TableStore, Write};
 use siftgram_core::{Clock, Timestamp};
 use std::ops::Bound;
 use std::sync::Arc;
@@ -242,13 +242,7 @@ impl TableStore for EmbeddedTableStore {
                     }
                 }
             }
-            let next = if found.len() > want {
-                found.truncate(want);
-                found.last().map(Cursor::after)
-            } else {
-                None
-            };
-            Ok(Page { items: found, next })
+            Ok(Page::from_lookahead(found, want))
         })
         .await
     }
@@ -263,7 +257,7 @@ impl TableStore for EmbeddedTableStore {
                 BatchOp::Delete(key) => Write::Delete(key, Condition::Always),
             })
             .collect();
-        self.blocking(move |db, now| {
+        self.blocking(move |db, _now| {
             let txn = db.begin_write().map_err(be)?;
             {
                 let mut items = txn.open_table(ITEMS).map_err(be)?;
@@ -283,7 +277,6 @@ impl TableStore for EmbeddedTableStore {
                     }
                 }
             }
-            let _ = now;
             txn.commit().map_err(be)
         })
         .await

@@ -294,11 +294,24 @@ impl Query {
     }
 }
 
-/// A page of live items; `next` is set when more items may follow.
+/// A page of live items; `next` is set when more items follow.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Page {
     pub items: Vec<Item>,
     pub next: Option<Cursor>,
+}
+
+impl Page {
+    /// Adapters read up to one item past the limit: its presence is what tells that another
+    /// page exists, so `next` is exact (no empty last page).
+    pub fn from_lookahead(mut found: Vec<Item>, limit: usize) -> Page {
+        if found.len() <= limit {
+            return Page { items: found, next: None };
+        }
+        found.truncate(limit);
+        let next = found.last().map(Cursor::after);
+        Page { items: found, next }
+    }
 }
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]

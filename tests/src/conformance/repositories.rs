@@ -124,7 +124,13 @@ pub async fn channels_are_followed_up_to_the_tier_limit(sys: &mut TestSystem) {
     let followed: Vec<i64> = sys.repo.subscriptions_of(uid(40)).await.unwrap().iter().map(|s| s.channel.get()).collect();
     assert_eq!(followed, [101, 103, 104]);
     assert_eq!(sys.repo.get_user(uid(40)).await.unwrap().unwrap().channel_count, 3);
-    assert_eq!(sys.repo.subscribe(uid(40), ChannelId::new(999).unwrap()).await, Err(RepoError::NotFound("channel")).or(Err(RepoError::Limit(LimitError::Channels { tier: Tier::Free, limit: 3 }))));
+    // The limit is checked first; below it, an unknown channel is refused and nothing changes.
+    let full = sys.repo.subscribe(uid(40), ChannelId::new(999).unwrap()).await;
+    assert_eq!(full, Err(RepoError::Limit(LimitError::Channels { tier: Tier::Free, limit: 3 })));
+    new_user(sys, 42).await;
+    assert_eq!(sys.repo.subscribe(uid(42), ChannelId::new(999).unwrap()).await, Err(RepoError::NotFound("channel")));
+    assert_eq!(sys.repo.get_user(uid(42)).await.unwrap().unwrap().channel_count, 0);
+    assert_eq!(sys.repo.subscriptions_of(uid(42)).await.unwrap(), vec![]);
 }
 
 pub async fn racing_subscriptions_cannot_pass_the_limit(sys: &mut TestSystem) {

@@ -1,32 +1,22 @@
 //! The port conformance suites and the repositories, run against both backends: the embedded
 //! store in a temp dir, and DynamoDB + SQS on LocalStack (which must be running; see README).
 
-use siftgram_tests::{queue_conformance, repository_conformance, table_store_conformance};
-
-mod embedded {
-    use super::*;
-    use siftgram_tests::TestSystem;
-    mod table_store {
-        super::table_store_conformance!(super::TestSystem::embedded);
-    }
-    mod queue {
-        super::queue_conformance!(super::TestSystem::embedded);
-    }
-    mod repositories {
-        super::repository_conformance!(super::TestSystem::embedded);
-    }
+/// Every suite, on the backend that `$make` builds.
+macro_rules! every_suite {
+    ($backend:ident, $make:path) => {
+        mod $backend {
+            mod table_store {
+                siftgram_tests::table_store_conformance!($make);
+            }
+            mod queue {
+                siftgram_tests::queue_conformance!($make);
+            }
+            mod repositories {
+                siftgram_tests::repository_conformance!($make);
+            }
+        }
+    };
 }
 
-mod localstack {
-    use super::*;
-    use siftgram_tests::TestSystem;
-    mod table_store {
-        super::table_store_conformance!(super::TestSystem::localstack);
-    }
-    mod queue {
-        super::queue_conformance!(super::TestSystem::localstack);
-    }
-    mod repositories {
-        super::repository_conformance!(super::TestSystem::localstack);
-    }
-}
+every_suite!(embedded, siftgram_tests::TestSystem::embedded);
+every_suite!(localstack, siftgram_tests::TestSystem::localstack);

@@ -1,9 +1,9 @@
 //! Channels (shared by all followers) and the users' subscriptions to them.
 
 use super::codec::{decode, item_of, padded};
-use super::users::{user_item, user_key, user_pk};
+use super::users::{user_item, user_pk};
 use super::{MAX_ATTEMPTS, RepoError, Repository};
-use crate::model::{Channel, ChannelId, Subscription, SubscriptionSettings, User, UserId, Username};
+use crate::model::{Channel, ChannelId, Subscription, SubscriptionSettings, UserId, Username};
 use crate::ports::table_store::query_all;
 use crate::ports::{Attrs, Condition, Item, Key, Query, StoreError, Write};
 use crate::rules;
@@ -68,9 +68,7 @@ impl Repository {
     pub async fn subscribe(&self, user_id: UserId, channel: ChannelId) -> Result<Subscription, RepoError> {
         for _ in 0..MAX_ATTEMPTS {
             let now = self.clock.now();
-            let user_item_now = self.store.get(&user_key(user_id)).await?;
-            let Some(item) = user_item_now else { return Err(RepoError::NotFound("user")) };
-            let mut user: User = decode("user", &item)?;
+            let (mut user, version) = self.require_user(user_id).await?;
             if self.store.get(&subscription_key(user_id, channel)).await?.is_some() {
                 return Err(RepoError::AlreadyExists("subscription"));
             }
@@ -78,7 +76,7 @@ impl Repository {
             user.channel_count += 1;
             let sub = Subscription { user: user_id, channel, added_at: now, settings: SubscriptionSettings::default() };
             let writes = vec![
-                Write::Put(user_item(&user), Condition::Version(item.version)),
+                Write::Put(user_item(&user), Condition::Version(version)),
                 Write::Put(subscription_item(&sub), Condition::NotExists),
                 Write::Check(channel_key(channel), Condition::Exists),
             ];
@@ -95,13 +93,10 @@ impl Repository {
     /// `user` stops following `channel`; `NotFound` if they did not follow it.
     pub async fn unsubscribe(&self, user_id: UserId, channel: ChannelId) -> Result<(), RepoError> {
         for _ in 0..MAX_ATTEMPTS {
-            let Some(item) = self.store.get(&user_key(user_id)).await? else {
-                return Err(RepoError::NotFound("user"));
-            };
-            let mut user: User = decode("user", &item)?;
+            let (mut user, version) = self.require_user(user_id).await?;
             user.channel_count = user.channel_count.saturating_sub(1);
             let writes = vec![
-                Write::Put(user_item(&user), Condition::Version(item.version)),
+                Write::Put(user_item(&user), Condition::Version(version)),
                 Write::Delete(subscription_key(user_id, channel), Condition::Exists),
             ];
             match self.store.transact(writes).await {

@@ -13,7 +13,7 @@ use crate::rules::{self, DailyQuota};
 pub(super) fn user_pk(id: UserId) -> String {
     format!("user#{id}")
 }
-pub(super) fn user_key(id: UserId) -> Key {
+fn user_key(id: UserId) -> Key {
     Key::new(user_pk(id), "profile")
 }
 pub(super) fn user_item(user: &User) -> Item {
@@ -52,7 +52,7 @@ impl Repository {
         }
     }
 
-    async fn require_user(&self, id: UserId) -> Result<(User, u64), RepoError> {
+    pub(super) async fn require_user(&self, id: UserId) -> Result<(User, u64), RepoError> {
         self.get_user_versioned(id).await?.ok_or(RepoError::NotFound("user"))
     }
 

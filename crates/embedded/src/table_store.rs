@@ -106,50 +106,48 @@ fn write_item(items: &mut Items, index: &mut IndexTable, previous: Option<&Item>
     Ok(())
 }
 
-/// Applies one conditional write inside an open write transaction; false if its condition fails.
-fn apply(items: &mut Items, index: &mut IndexTable, write: &Write, now: Timestamp, dry_run: bool) -> Result<bool, StoreError> {
-    let previous = stored(items, write.key())?;
-    let live = previous.as_ref().filter(|i| i.is_live(now));
-    let condition = match write {
-        Write::Put(_, c) | Write::Delete(_, c) | Write::Check(_, c) => c,
-    };
-    if !condition.holds_for(live) {
-        return Ok(false);
-    }
-    if dry_run {
-        return Ok(true);
-    }
+/// Applies one write whose condition already held, given the item stored before it (expired or
+/// not); returns the item's version afterwards (0 when deleted).
+fn apply(items: &mut Items, index: &mut IndexTable, write: &Write, previous: Option<&Item>, now: Timestamp) -> Result<u64, StoreError> {
+    let live = previous.filter(|i| i.is_live(now));
     match write {
         Write::Put(item, condition) => {
-            let mut item = item.clone();
-            item.version = condition.next_version(live);
-            write_item(items, index, previous.as_ref(), &item)?;
+            let item = Item { version: condition.next_version(live), ..item.clone() };
+            write_item(items, index, previous, &item)?;
+            Ok(item.version)
         }
         Write::Delete(..) => {
-            if let Some(prev) = &previous {
+            if let Some(prev) = previous {
                 remove_item(items, index, prev)?;
             }
+            Ok(0)
         }
-        Write::Check(..) => {}
+        Write::Check(..) => Ok(live.map_or(0, |i| i.version)),
     }
-    Ok(true)
 }
 
-/// Runs writes in one redb transaction: all conditions are checked first, then all applied.
+/// Runs writes in one redb transaction: every condition is checked before anything is written,
+/// then all are applied. Each item is read once (a transaction never touches a key twice).
+/// `Err(i)` names the first write whose condition failed.
 fn commit_writes(db: &redb::Database, writes: &[Write], now: Timestamp) -> Result<Result<Vec<u64>, usize>, StoreError> {
     let txn = db.begin_write().map_err(be)?;
     let mut versions = Vec::with_capacity(writes.len());
     {
         let mut items = txn.open_table(ITEMS).map_err(be)?;
         let mut index = txn.open_table(INDEX).map_err(be)?;
+        let mut previous = Vec::with_capacity(writes.len());
         for (i, write) in writes.iter().enumerate() {
-            if !apply(&mut items, &mut index, write, now, true)? {
+            let stored_item = stored(&items, write.key())?;
+            let condition = match write {
+                Write::Put(_, c) | Write::Delete(_, c) | Write::Check(_, c) => c,
+            };
+            if !condition.holds_for(stored_item.as_ref().filter(|item| item.is_live(now))) {
                 return Ok(Err(i)); // dropping the transaction aborts it
             }
+            previous.push(stored_item);
         }
-        for write in writes {
-            apply(&mut items, &mut index, write, now, false)?;
-            versions.push(stored(&items, write.key())?.map_or(0, |i| i.version));
+        for (write, previous) in writes.iter().zip(&previous) {
+            versions.push(apply(&mut items, &mut index, write, previous.as_ref(), now)?);
         }
     }
     txn.commit().map_err(be)?;
@@ -249,29 +247,21 @@ impl TableStore for EmbeddedTableStore {
 
     async fn batch_write(&self, ops: Vec<BatchOp>) -> Result<(), StoreError> {
         validate_batch(&ops)?;
-        // A batch is unconditional: each put overwrites and starts the item at version 1.
-        let writes: Vec<Write> = ops
-            .into_iter()
-            .map(|op| match op {
-                BatchOp::Put(item) => Write::Put(item, Condition::Always),
-                BatchOp::Delete(key) => Write::Delete(key, Condition::Always),
-            })
-            .collect();
         self.blocking(move |db, _now| {
             let txn = db.begin_write().map_err(be)?;
             {
                 let mut items = txn.open_table(ITEMS).map_err(be)?;
                 let mut index = txn.open_table(INDEX).map_err(be)?;
-                for write in &writes {
-                    let previous = stored(&items, write.key())?;
-                    match write {
-                        Write::Put(item, _) => {
-                            let item = Item { version: 1, ..item.clone() };
-                            write_item(&mut items, &mut index, previous.as_ref(), &item)?;
+                for op in &ops {
+                    match op {
+                        // A batch is unconditional: each put overwrites and starts the item at version 1.
+                        BatchOp::Put(item) => {
+                            let previous = stored(&items, &item.key)?;
+                            write_item(&mut items, &mut index, previous.as_ref(), &Item { version: 1, ..item.clone() })?;
                         }
-                        _ => {
-                            if let Some(prev) = &previous {
-                                remove_item(&mut items, &mut index, prev)?;
+                        BatchOp::Delete(key) => {
+                            if let Some(prev) = stored(&items, key)? {
+                                remove_item(&mut items, &mut index, &prev)?;
                             }
                         }
                     }

@@ -122,7 +122,7 @@ fn take_visible(db: &redb::Database, spec: &QueueSpec, now: u64, max: usize) -> 
         let mut blocked_groups = HashSet::new();
         let mut updates = Vec::new();
         for entry in messages.range::<&[u8]>(lo.as_slice()..=hi.as_slice()).map_err(be)? {
-            if out.len() + updates.len() >= max {
+            if updates.len() >= max {
                 break;
             }
             let (key, value) = entry.map_err(be)?;

@@ -3,68 +3,14 @@
 
 use crate::backend::{Backend, BackendKind};
 use crate::config::Config;
-use serde::Deserialize;
-use siftgram_core::ports::QueueSpec;
-use std::time::Duration;
-
-/// The definitions, compiled in so the binary (and every Lambda) carries its own schema.
-const MIGRATIONS: &[&str] = &[
-    include_str!("../../migrations/0001_single_table.json"),
-    include_str!("../../migrations/0002_posts_vector_collection.json"),
-];
-
-#[derive(Debug, Deserialize)]
-pub struct Migration {
-    pub version: u32,
-    pub name: String,
-    #[serde(default)]
-    pub table: Option<serde_json::Value>,
-    #[serde(default)]
-    pub queues: Vec<QueueDefinition>,
-    #[serde(default)]
-    pub buckets: Vec<String>,
-    #[serde(default)]
-    pub vector_collection: Option<serde_json::Value>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct QueueDefinition {
-    pub name: String,
-    pub fifo: bool,
-    pub visibility_timeout_secs: u64,
-    pub max_receives: u32,
-}
-
-impl QueueDefinition {
-    pub fn spec(&self) -> QueueSpec {
-        QueueSpec {
-            name: self.name.clone(),
-            visibility_timeout: Duration::from_secs(self.visibility_timeout_secs),
-            max_receives: self.max_receives,
-            fifo: self.fifo,
-        }
-    }
-}
+pub use siftgram_core::schema::{Migration, migrations, queue_specs};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MigrateError {
-    #[error("migration file {index} is malformed: {why}")]
-    Malformed { index: usize, why: String },
+    #[error(transparent)]
+    Malformed(#[from] siftgram_core::schema::SchemaError),
     #[error("migration {version} ({name}) failed: {why}")]
     Failed { version: u32, name: String, why: String },
-}
-
-/// The migrations shipped with this build, in version order.
-pub fn migrations() -> Result<Vec<Migration>, MigrateError> {
-    let mut out = Vec::new();
-    for (index, text) in MIGRATIONS.iter().enumerate() {
-        let m: Migration = serde_json::from_str(text).map_err(|e| MigrateError::Malformed { index, why: e.to_string() })?;
-        if m.version as usize != index + 1 {
-            return Err(MigrateError::Malformed { index, why: format!("version {} out of order", m.version) });
-        }
-        out.push(m);
-    }
-    Ok(out)
 }
 
 /// What a migrate run did.
@@ -72,11 +18,6 @@ pub fn migrations() -> Result<Vec<Migration>, MigrateError> {
 pub struct MigrateReport {
     pub applied: Vec<u32>,
     pub schema_version: u32,
-}
-
-/// The queues every node uses, from the migrations.
-pub fn queue_specs() -> Result<Vec<QueueSpec>, MigrateError> {
-    Ok(migrations()?.iter().flat_map(|m| m.queues.iter().map(QueueDefinition::spec)).collect())
 }
 
 pub async fn run(backend: &Backend, config: &Config) -> Result<MigrateReport, MigrateError> {
@@ -119,15 +60,4 @@ async fn apply(backend: &Backend, config: &Config, migration: &Migration) -> Res
     // tables exist once written) and are applied by the adapters that own them.
     let _ = (&migration.table, &migration.vector_collection);
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn shipped_migrations_parse_in_order() {
-        let all = super::migrations().unwrap();
-        assert_eq!(all.iter().map(|m| m.version).collect::<Vec<_>>(), vec![1, 2]);
-        let names: Vec<String> = super::queue_specs().unwrap().into_iter().map(|q| q.name).collect();
-        assert_eq!(names, ["commands", "posts", "jobs", "events"]);
-    }
 }

@@ -21,6 +21,30 @@ impl Timestamp {
     pub fn utc_day(self) -> i64 {
         self.0.div_euclid(Self::DAY)
     }
+
+    /// The UTC calendar date and time: (year, month, day, hour, minute, second).
+    pub fn utc_parts(self) -> (i64, u32, u32, u32, u32, u32) {
+        // Howard Hinnant's days-to-civil algorithm.
+        let z = self.utc_day() + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        let secs = self.0.rem_euclid(Self::DAY);
+        (year, month, day, (secs / 3600) as u32, (secs % 3600 / 60) as u32, (secs % 60) as u32)
+    }
+}
+
+impl std::fmt::Display for Timestamp {
+    /// `2026-11-21 09:05 UTC`
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (y, mo, d, h, mi, _) = self.utc_parts();
+        write!(f, "{y:04}-{mo:02}-{d:02} {h:02}:{mi:02} UTC")
+    }
 }
 
 pub trait Clock: Send + Sync + std::fmt::Debug {
@@ -59,5 +83,18 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> Timestamp {
         Timestamp(self.0.load(Ordering::SeqCst))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Timestamp;
+
+    #[test]
+    fn timestamps_print_as_utc_dates() {
+        assert_eq!(Timestamp(0).to_string(), "1970-01-01 00:00 UTC");
+        assert_eq!(Timestamp(1_795_251_900).to_string(), "2026-11-21 09:05 UTC");
+        assert_eq!(Timestamp(951_782_400).utc_parts(), (2000, 2, 29, 0, 0, 0));
+        assert_eq!(Timestamp(-1).to_string(), "1969-12-31 23:59 UTC");
     }
 }

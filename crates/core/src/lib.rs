@@ -6,9 +6,11 @@
 
 pub mod clock;
 pub mod consume;
+pub mod messages;
 pub mod model;
 pub mod ports;
 pub mod repo;
 pub mod rules;
+pub mod schema;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};

@@ -2,7 +2,8 @@
 //! Repositories call these and persist what they return; nothing here does I/O.
 
 use crate::Timestamp;
-use crate::model::{Invite, Tier, TierCatalog, TierChange, TierChangeReason, User, UserId};
+use serde::{Deserialize, Serialize};
+use crate::model::{INVITE_HOLD_SECS, Invite, InviteHold, Tier, TierCatalog, TierChange, TierChangeReason, User, UserId};
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum LimitError {
@@ -89,26 +90,43 @@ pub enum InviteError {
     Blocked,
 }
 
-/// Redeems `invite` for `user`: counts the use, grants the invite's tier and returns the
-/// history entry to store with them. Both are changed only when redemption succeeds.
-pub fn redeem_invite(
-    invite: &mut Invite,
-    user: &mut User,
-    catalog: &TierCatalog,
-    now: Timestamp,
-) -> Result<TierChange, InviteError> {
+/// Checks that `user` may sign in with `invite` now, without changing anything.
+fn check_invite_usable(invite: &Invite, user: &User, now: Timestamp) -> Result<(), InviteError> {
     if user.blocked {
         return Err(InviteError::Blocked);
     }
     if user.invite_code.is_some() {
         return Err(InviteError::AlreadyRedeemed);
     }
-    if invite.expires_at.is_some_and(|at| at <= now) {
+    if invite.is_expired(now) {
         return Err(InviteError::Expired);
     }
-    if invite.uses >= invite.max_uses {
+    if invite.uses_left_for(user.id, now) == 0 {
         return Err(InviteError::UsedUp);
     }
+    Ok(())
+}
+
+/// Sets aside one use of `invite` for `user` until `now + INVITE_HOLD_SECS` (renewing their hold
+/// if they already have one) and drops lapsed holds. The use is counted only by `redeem_invite`.
+pub fn reserve_invite(invite: &mut Invite, user: &User, now: Timestamp) -> Result<(), InviteError> {
+    check_invite_usable(invite, user, now)?;
+    invite.holds.retain(|h| h.until > now && h.user != user.id);
+    invite.holds.push(InviteHold { user: user.id, until: now.plus_secs(INVITE_HOLD_SECS) });
+    Ok(())
+}
+
+/// Redeems `invite` for `user`: counts the use (consuming the user's hold, if any), grants the
+/// invite's tier and returns the history entry to store with them. Both are changed only when
+/// redemption succeeds.
+pub fn redeem_invite(
+    invite: &mut Invite,
+    user: &mut User,
+    catalog: &TierCatalog,
+    now: Timestamp,
+) -> Result<TierChange, InviteError> {
+    check_invite_usable(invite, user, now)?;
+    invite.holds.retain(|h| h.until > now && h.user != user.id);
     invite.uses += 1;
     user.invite_code = Some(invite.code.clone());
     user.invited_by = Some(invite.created_by);
@@ -162,6 +180,57 @@ pub fn check_admin(actor: &User) -> Result<UserId, AdminError> {
 pub enum AdminError {
     #[error("not an admin")]
     NotAdmin,
+}
+
+/// How fast one user may talk to the bot: a token bucket of `burst` messages refilled at
+/// `per_minute` tokens a minute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateLimit {
+    pub burst: u32,
+    pub per_minute: u32,
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        RateLimit { burst: 10, per_minute: 20 }
+    }
+}
+
+/// A user's token bucket as stored.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TokenBucket {
+    pub tokens: f64,
+    pub at: Timestamp,
+    /// The user has been told they are going too fast since the bucket last ran dry.
+    pub warned: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RateDecision {
+    Allowed,
+    /// Over the limit; `warn` is true only the first time, so a flood gets one reply.
+    Limited { warn: bool },
+}
+
+impl TokenBucket {
+    pub fn full(limit: RateLimit, now: Timestamp) -> Self {
+        TokenBucket { tokens: f64::from(limit.burst), at: now, warned: false }
+    }
+
+    /// Refills for the time passed and takes one token if there is one.
+    pub fn take(&mut self, limit: RateLimit, now: Timestamp) -> RateDecision {
+        let elapsed = (now.0 - self.at.0).max(0) as f64;
+        self.tokens = (self.tokens + elapsed * f64::from(limit.per_minute) / 60.0).min(f64::from(limit.burst));
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            self.warned = false;
+            return RateDecision::Allowed;
+        }
+        let warn = !self.warned;
+        self.warned = true;
+        RateDecision::Limited { warn }
+    }
 }
 
 #[cfg(test)]
@@ -276,12 +345,47 @@ mod tests {
     }
 
     #[test]
+    fn a_reservation_holds_a_use_until_it_lapses_or_is_redeemed() {
+        let catalog = TierCatalog::default();
+        let mut inv = invite(Tier::Basic, Some(30), 1, None);
+        let mut anna = user();
+        let mut boris = User::new(UserId::new(7).unwrap(), "Boris", Language::En, NOW).unwrap();
+        reserve_invite(&mut inv, &anna, NOW).unwrap();
+        reserve_invite(&mut inv, &anna, NOW.plus_secs(60)).expect("renewing one's own hold is fine");
+        assert_eq!(inv.holds.len(), 1);
+        assert_eq!(reserve_invite(&mut inv, &boris, NOW), Err(InviteError::UsedUp), "the only use is held");
+        assert_eq!(redeem_invite(&mut inv, &mut boris, &catalog, NOW), Err(InviteError::UsedUp));
+
+        let lapsed = NOW.plus_secs(60 + INVITE_HOLD_SECS);
+        reserve_invite(&mut inv, &boris, lapsed).expect("Anna's hold lapsed");
+        assert_eq!(inv.holds, vec![InviteHold { user: boris.id, until: lapsed.plus_secs(INVITE_HOLD_SECS) }]);
+        redeem_invite(&mut inv, &mut boris, &catalog, lapsed).unwrap();
+        assert!(inv.holds.is_empty(), "redeeming consumes the hold");
+        assert_eq!(redeem_invite(&mut inv, &mut anna, &catalog, lapsed), Err(InviteError::UsedUp));
+    }
+
+    #[test]
     fn blocked_users_cannot_redeem() {
         let catalog = TierCatalog::default();
         let mut inv = invite(Tier::Basic, None, 1, None);
         let mut u = user();
         u.blocked = true;
         assert_eq!(redeem_invite(&mut inv, &mut u, &catalog, NOW), Err(InviteError::Blocked));
+    }
+
+    #[test]
+    fn a_token_bucket_allows_a_burst_then_one_warning_then_refills() {
+        let limit = RateLimit { burst: 3, per_minute: 60 };
+        let mut bucket = TokenBucket::full(limit, NOW);
+        for _ in 0..3 {
+            assert_eq!(bucket.take(limit, NOW), RateDecision::Allowed);
+        }
+        assert_eq!(bucket.take(limit, NOW), RateDecision::Limited { warn: true });
+        assert_eq!(bucket.take(limit, NOW), RateDecision::Limited { warn: false });
+        assert_eq!(bucket.take(limit, NOW.plus_secs(1)), RateDecision::Allowed, "one token a second");
+        assert_eq!(bucket.take(limit, NOW.plus_secs(1)), RateDecision::Limited { warn: true });
+        assert_eq!(bucket.take(limit, NOW.plus_secs(3600)), RateDecision::Allowed);
+        assert!(bucket.tokens <= 2.0, "never more than the burst");
     }
 
     #[test]

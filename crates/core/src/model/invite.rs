@@ -3,6 +3,9 @@ use super::{Tier, UserId, ValidationError};
 use crate::Timestamp;
 use serde::{Deserialize, Serialize};
 
+/// How long `/login` keeps a use of the invite for the user (QR token lifetime plus 2FA time).
+pub const INVITE_HOLD_SECS: i64 = 15 * 60;
+
 pub const INVITE_CODE_LEN: usize = 12;
 const ALPHABET: &[u8; 36] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
@@ -62,6 +65,17 @@ pub struct Invite {
     pub tier: Tier,
     /// How long that tier lasts; None = the tier's default duration (none for paid tiers).
     pub trial_days: Option<u32>,
+    /// Uses set aside for users who are signing in with this code right now (`/login` reserves,
+    /// a finished login redeems); they count against `max_uses` until they lapse.
+    #[serde(default)]
+    pub holds: Vec<InviteHold>,
+}
+
+/// One user's claim on a use of an invite while their Telegram login is in progress.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteHold {
+    pub user: UserId,
+    pub until: Timestamp,
 }
 
 impl Invite {
@@ -94,6 +108,17 @@ impl Invite {
             uses: 0,
             tier,
             trial_days,
+            holds: Vec::new(),
         })
+    }
+
+    /// Uses still available to `user` at `now`: other users' live holds count as taken.
+    pub fn uses_left_for(&self, user: UserId, now: Timestamp) -> u32 {
+        let held = self.holds.iter().filter(|h| h.user != user && h.until > now).count() as u32;
+        self.max_uses.saturating_sub(self.uses + held)
+    }
+
+    pub fn is_expired(&self, now: Timestamp) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
     }
 }

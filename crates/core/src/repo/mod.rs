@@ -16,6 +16,8 @@
 //! | channel | `channel#<id>` | `channel` | |
 //! | username pointer | `chname#<username>` | `channel` | |
 //! | post | `post#<channel>` | `<message:020>` | |
+//! | rate bucket | `user#<id>` | `ratelimit` (TTL) | |
+//! | update claim | `update#<update id>` | `update` (TTL) | |
 //! | lease | `lease#<resource>` | `lease` (TTL) | |
 //! | migration | `meta#migrations` | `<version:06>` | |
 
@@ -23,6 +25,7 @@ mod channels;
 mod codec;
 mod error;
 mod history;
+mod intake;
 mod leases;
 mod migrations;
 mod posts;

@@ -133,6 +133,24 @@ impl Repository {
         Err(RepoError::Contended("invite"))
     }
 
+    /// Sets aside a use of the invite `code` (as typed) for `user_id` while they sign in, so
+    /// that a code with N uses never lets N+1 users through the login. Refusals write nothing.
+    pub async fn reserve_invite(&self, code: &str, user_id: UserId) -> Result<Invite, RepoError> {
+        let code = InviteCode::parse(code)?;
+        for _ in 0..MAX_ATTEMPTS {
+            let now = self.clock.now();
+            let (mut invite, version) = self.get_invite_versioned(&code).await?.ok_or(rules::InviteError::Unknown)?;
+            let (user, _) = self.require_user(user_id).await?;
+            rules::reserve_invite(&mut invite, &user, now)?;
+            match self.store.put(invite_item(&invite), Condition::Version(version)).await {
+                Ok(_) => return Ok(invite),
+                Err(StoreError::ConditionFailed(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(RepoError::Contended("invite"))
+    }
+
     /// An admin sets `target`'s tier for `days` (None: the tier's default). Writes history.
     pub async fn grant_tier(
         &self,

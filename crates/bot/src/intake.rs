@@ -1,0 +1,213 @@
+//! Taking an update in: the webhook checks (secret, JSON), then for every update — webhook or
+//! long polling — claim its id (a redelivery is a no-op), find or create the user, apply the rate
+//! limit, and run the handler tree.
+
+use crate::error::BotError;
+use crate::services::{Caller, Services};
+use crate::tree::tree;
+use siftgram_core::model::{Language, Role, User, UserId};
+use siftgram_core::repo::RepoError;
+use siftgram_core::rules::RateDecision;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+use teloxide::dispatching::UpdateHandler;
+use teloxide::dptree;
+use teloxide::types::{Me, Update, UpdateKind};
+
+/// What became of one update.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Handled,
+    /// Already taken in before (Telegram redelivered it): nothing done.
+    Duplicate,
+    RateLimited,
+    /// Not for us: no user, a group chat, or an update kind the bot does not handle.
+    Ignored,
+}
+
+/// The webhook's HTTP answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookReply {
+    pub status: u16,
+    pub body: String,
+}
+
+impl WebhookReply {
+    fn new(status: u16, body: &str) -> Self {
+        WebhookReply { status, body: body.to_owned() }
+    }
+}
+
+/// The bot, built once per process (Lambda cold start or node start).
+pub struct BotService {
+    services: Arc<Services>,
+    tree: UpdateHandler<BotError>,
+    me: Me,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("Mini App URL {0:?} is not a valid URL")]
+    MiniAppUrl(String),
+    #[error("getMe failed: {0}")]
+    GetMe(#[from] teloxide::RequestError),
+}
+
+impl BotService {
+    /// Builds the service, asking Telegram who the bot is (command parsing needs its username).
+    pub async fn new(services: Services) -> Result<BotService, SetupError> {
+        use teloxide::requests::Requester;
+        let me = services.out.bot.get_me().await?;
+        BotService::with_me(services, me)
+    }
+
+    pub fn with_me(services: Services, me: Me) -> Result<BotService, SetupError> {
+        for page in [services.settings.login_page(), services.settings.admin_page()] {
+            url::Url::parse(&page).map_err(|_| SetupError::MiniAppUrl(page.clone()))?;
+        }
+        Ok(BotService { services: Arc::new(services), tree: tree(), me })
+    }
+
+    pub fn services(&self) -> &Arc<Services> {
+        &self.services
+    }
+
+    /// A webhook delivery: the secret header is checked in constant time (403), the body parsed
+    /// (400, nothing written), the update handled (500 on failure so Telegram redelivers it).
+    pub async fn handle_webhook(&self, secret_header: Option<&[u8]>, body: &[u8]) -> WebhookReply {
+        let authentic = match (&self.services.settings.webhook_secret, secret_header) {
+            (Some(expected), Some(given)) => bool::from(expected.as_bytes().ct_eq(given)),
+            _ => false,
+        };
+        if !authentic {
+            tracing::warn!("webhook call without the right secret token refused");
+            return WebhookReply::new(403, "forbidden");
+        }
+        let update: Update = match serde_json::from_slice(body) {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::warn!(error = %e, bytes = body.len(), "malformed update refused");
+                return WebhookReply::new(400, "malformed update");
+            }
+        };
+        match self.handle_update(update).await {
+            Ok(_) => WebhookReply::new(200, "ok"),
+            Err(e) => {
+                tracing::error!(error = %e, "update failed; Telegram will redeliver it");
+                WebhookReply::new(500, "retry")
+            }
+        }
+    }
+
+    /// One update from either the webhook or long polling.
+    pub async fn handle_update(&self, update: Update) -> Result<Outcome, BotError> {
+        let update_id = update.id.0;
+        let span = tracing::info_span!("update", update_id, user_id = tracing::field::Empty);
+        let _enter = span.enter();
+        if matches!(update.kind, UpdateKind::Error(_)) {
+            return Ok(Outcome::Ignored);
+        }
+        let Some(from) = update.from().cloned() else { return Ok(Outcome::Ignored) };
+        if update.chat().is_some_and(|c| !c.is_private()) || from.is_bot {
+            return Ok(Outcome::Ignored);
+        }
+        span.record("user_id", from.id.0);
+        if !self.services.repo.claim_update(update_id).await? {
+            tracing::info!("update already taken in; skipped");
+            return Ok(Outcome::Duplicate);
+        }
+        let result = self.run(update, &from).await;
+        if result.is_err() {
+            // Let Telegram's redelivery run it again.
+            if let Err(e) = self.services.repo.release_update(update_id).await {
+                tracing::error!(error = %e, "could not release the update claim");
+            }
+        }
+        result
+    }
+
+    async fn run(&self, update: Update, from: &teloxide::types::User) -> Result<Outcome, BotError> {
+        let caller = self.caller_for(from, update.id.0).await?;
+        match self.services.repo.take_rate_token(caller.user.id, self.services.settings.rate_limit).await? {
+            RateDecision::Allowed => {}
+            RateDecision::Limited { warn } => {
+                if let UpdateKind::CallbackQuery(q) = &update.kind {
+                    self.services.out.answer_callback(&q.id, warn.then(|| caller.texts().rate_limited())).await?;
+                } else if warn {
+                    self.services.out.send(caller.chat, caller.texts().rate_limited(), None).await?;
+                }
+                return Ok(Outcome::RateLimited);
+            }
+        }
+        let deps = dptree::deps![self.services.clone(), self.services.out.bot.clone(), self.me.clone(), update, caller];
+        match self.tree.dispatch(deps).await {
+            ControlFlow::Break(Ok(())) => Ok(Outcome::Handled),
+            ControlFlow::Break(Err(e)) => Err(e),
+            ControlFlow::Continue(_) => Ok(Outcome::Ignored),
+        }
+    }
+
+    /// The stored user for a Telegram user, created on first contact (admins from the settings
+    /// are promoted); the reply language follows the Telegram client's language.
+    async fn caller_for(&self, from: &teloxide::types::User, update_id: u32) -> Result<Caller, BotError> {
+        let repo = &self.services.repo;
+        let id = UserId::new(from.id.0 as i64).map_err(RepoError::from)?;
+        let lang = Language::from_telegram_code(from.language_code.as_deref());
+        let should_be_admin = self.services.settings.admin_ids.contains(&id);
+        let user = match repo.get_user(id).await? {
+            Some(u) if (should_be_admin && !u.is_admin()) || u.language != lang => {
+                repo.update_user(id, |u| {
+                    u.language = lang;
+                    if should_be_admin {
+                        u.role = Role::Admin;
+                    }
+                    Ok(())
+                })
+                .await?
+            }
+            Some(u) => u,
+            None => {
+                let mut user = User::new(id, &display_name(from), lang, repo.clock().now()).map_err(RepoError::from)?;
+                if should_be_admin {
+                    user.role = Role::Admin;
+                }
+                match repo.create_user(&user).await {
+                    Ok(u) => u,
+                    Err(RepoError::AlreadyExists(_)) => repo.get_user(id).await?.ok_or(RepoError::NotFound("user"))?,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        Ok(Caller { chat: teloxide::types::ChatId(from.id.0 as i64), lang, update_id, user })
+    }
+}
+
+fn display_name(from: &teloxide::types::User) -> String {
+    let full = from.full_name();
+    let name: String = full.trim().chars().take(siftgram_core::model::MAX_DISPLAY_NAME_CHARS).collect();
+    if name.trim().is_empty() { format!("user {}", from.id.0) } else { name }
+}
+
+/// Registers the command menu (ru, en and the default) and the webhook with its secret.
+pub async fn setup_bot(bot: &teloxide::Bot, webhook_url: Option<url::Url>, secret: Option<&str>) -> Result<(), teloxide::RequestError> {
+    use teloxide::payloads::{SetMyCommandsSetters, SetWebhookSetters};
+    use teloxide::requests::Requester;
+    use teloxide::types::BotCommand;
+    for (code, lang) in [(Some("ru"), Language::Ru), (Some("en"), Language::En), (None, Language::Ru)] {
+        let commands = crate::command::menu(lang).into_iter().map(|(c, d)| BotCommand::new(c, d));
+        let mut request = bot.set_my_commands(commands);
+        if let Some(code) = code {
+            request = request.language_code(code);
+        }
+        request.await?;
+    }
+    if let Some(url) = webhook_url {
+        let mut request = bot.set_webhook(url);
+        if let Some(secret) = secret {
+            request = request.secret_token(secret.to_owned());
+        }
+        request.await?;
+    }
+    Ok(())
+}

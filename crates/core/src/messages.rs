@@ -1,0 +1,85 @@
+//! What travels on the queues between the bot, the session node and the workers. Each message
+//! carries an `id` derived from what caused it (the Telegram update), so every consumer can make
+//! a redelivery a no-op.
+
+use crate::model::{ChannelId, InviteCode, Language, UserId, Username};
+use serde::{Deserialize, Serialize};
+
+/// Where the result of slow work goes: the user's chat and the "⏳" message to edit in place.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyTo {
+    pub chat_id: i64,
+    pub message_id: i32,
+    pub language: Language,
+}
+
+/// Work for the session node, which owns the users' Telegram sessions (the `commands` FIFO queue,
+/// grouped by user so one user's commands run in order).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SessionCommand {
+    /// Start a QR login for `user` with the invite they reserved.
+    StartQrLogin { id: String, user: UserId, invite: InviteCode, reply: ReplyTo },
+    /// Find a channel by username and subscribe `user` to it (tier limit checked again then).
+    ResolveChannel { id: String, user: UserId, username: Username, reply: ReplyTo },
+    /// `user` no longer follows `channel`; leave it on their account if nothing else needs it.
+    LeaveChannel { id: String, user: UserId, channel: ChannelId },
+}
+
+impl SessionCommand {
+    pub fn id(&self) -> &str {
+        match self {
+            SessionCommand::StartQrLogin { id, .. }
+            | SessionCommand::ResolveChannel { id, .. }
+            | SessionCommand::LeaveChannel { id, .. } => id,
+        }
+    }
+    pub fn user(&self) -> UserId {
+        match self {
+            SessionCommand::StartQrLogin { user, .. }
+            | SessionCommand::ResolveChannel { user, .. }
+            | SessionCommand::LeaveChannel { user, .. } => *user,
+        }
+    }
+}
+
+/// A slow user request for the workers (the `jobs` queue).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: String,
+    pub user: UserId,
+    pub reply: ReplyTo,
+    pub request: JobRequest,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum JobRequest {
+    Ask { question: String },
+    Search { query: String },
+    Recommend,
+    /// A digest of what is new, right now, on request.
+    Digest,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_keep_their_shape_on_the_wire() {
+        let job = Job {
+            id: "u7".into(),
+            user: UserId::new(5).unwrap(),
+            reply: ReplyTo { chat_id: 5, message_id: 9, language: Language::En },
+            request: JobRequest::Ask { question: "что нового?".into() },
+        };
+        let json = serde_json::to_value(&job).unwrap();
+        assert_eq!(json["request"], serde_json::json!({"kind": "ask", "question": "что нового?"}));
+        assert_eq!(serde_json::from_value::<Job>(json).unwrap(), job);
+        let cmd = SessionCommand::LeaveChannel { id: "u8".into(), user: UserId::new(5).unwrap(), channel: ChannelId::new(3).unwrap() };
+        let json = serde_json::to_string(&cmd).unwrap();
+        assert!(json.contains(r#""type":"leave_channel""#), "{json}");
+        assert_eq!(serde_json::from_str::<SessionCommand>(&json).unwrap().id(), "u8");
+    }
+}

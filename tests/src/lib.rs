@@ -3,6 +3,8 @@
 //! parallel; the conformance suites run the same cases against both backends.
 
 pub mod conformance;
+pub mod bot;
+pub mod stories;
 mod recording;
 mod system;
 

@@ -67,6 +67,15 @@ impl TestSystem {
         TestSystem { name, clock, store, repo, backend }
     }
 
+    /// LocalStack's SDK configuration, table name and queue-name prefix (None when embedded),
+    /// for building a Lambda's services the way its `main` does.
+    pub fn aws_parts(&self) -> Option<(&aws_config::SdkConfig, &str, &str)> {
+        match &self.backend {
+            Backend::LocalStack { sdk, table, queue_prefix } => Some((sdk, table, queue_prefix)),
+            Backend::Embedded { .. } => None,
+        }
+    }
+
     pub fn is_localstack(&self) -> bool {
         matches!(self.backend, Backend::LocalStack { .. })
     }

@@ -70,6 +70,7 @@ fn call(state: &mut State, method: &str, p: &Value) -> Reply {
         "getme" => Ok(json!({
             "id": BOT_USER_ID, "is_bot": true, "first_name": "Siftgram", "username": BOT_USERNAME,
             "can_join_groups": false, "can_read_all_group_messages": false, "supports_inline_queries": false,
+            "can_connect_to_business": false, "has_main_web_app": true,
         })),
         "sendmessage" => send_message(state, p),
         "editmessagetext" => edit_message_text(state, p),

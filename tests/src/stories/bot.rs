@@ -1,0 +1,290 @@
+//! The bot as users meet it: sign-in with invites, channels, questions and their limits, and the
+//! webhook's own guarantees (secret, malformed bodies, redelivery, Telegram's 429s).
+
+use crate::TestSystem;
+use siftgram_core::Clock;
+use crate::bot::{MINIAPP_URL, TestBot, WEBHOOK_SECRET, story_settings};
+use siftgram_core::messages::{JobRequest, SessionCommand};
+use siftgram_core::model::{Tier, UserId};
+use siftgram_core::rules::RateLimit;
+use siftgram_fake_telegram::Failure;
+
+#[macro_export]
+macro_rules! bot_stories {
+    ($make:path) => {
+        $crate::suite!($make; $crate::stories::bot;
+            a_new_user_is_asked_for_an_invite,
+            login_with_a_valid_code_reserves_it_and_starts_a_qr_login,
+            login_refuses_expired_used_up_unknown_and_malformed_codes,
+            channels_can_be_added_up_to_the_tier_limit,
+            a_channel_is_removed_only_after_confirmation,
+            my_channels_shows_post_counts_and_sync_times,
+            ask_is_refused_after_the_daily_quota,
+            search_recommend_and_digest_enqueue_jobs_within_the_plan,
+            a_redelivered_update_gets_no_second_reply,
+            a_forged_or_missing_secret_is_refused_and_writes_nothing,
+            malformed_json_is_refused_and_writes_nothing,
+            telegrams_retry_after_is_respected,
+            a_flooding_user_is_slowed_down_with_one_warning,
+            plain_text_and_unknown_commands_get_help_in_the_users_language,
+            a_user_who_blocked_the_bot_does_not_break_the_webhook,
+        );
+    };
+}
+
+fn uid(id: i64) -> UserId {
+    UserId::new(id).unwrap()
+}
+
+pub async fn a_new_user_is_asked_for_an_invite(sys: &mut TestSystem) {
+    let bot = TestBot::start(sys).await;
+    let anna = bot.user(101);
+    let reply = bot.says(&anna, "/start").await;
+    assert!(reply.text.contains("/login"), "{}", reply.text);
+    let stored = sys.repo.get_user(uid(101)).await.unwrap().expect("first contact creates the user");
+    assert!(!stored.has_access());
+    for command in ["/add_channel @durov", "/my_channels", "/ask что нового?", "/digest"] {
+        let reply = bot.says(&anna, command).await;
+        assert!(reply.text.contains("/login"), "{command} → {}", reply.text);
+    }
+    assert!(bot.take_jobs().await.is_empty());
+    assert!(bot.take_commands().await.is_empty());
+}
+
+pub async fn login_with_a_valid_code_reserves_it_and_starts_a_qr_login(sys: &mut TestSystem) {
+    let bot = TestBot::start(sys).await;
+    let code = bot.invite(Tier::Basic, Some(30), 1).await;
+    let anna = bot.user(102);
+    let reply = bot.says(&anna, &format!("/login {}", code.as_str().to_lowercase())).await;
+    assert!(reply.text.starts_with('⏳'), "{}", reply.text);
+    assert_eq!(reply.buttons().len(), 1);
+    assert_eq!(reply.buttons()[0].1, format!("{MINIAPP_URL}/login.html"));
+
+    let commands = bot.take_commands().await;
+    let [SessionCommand::StartQrLogin { user, invite, reply: reply_to, .. }] = &commands[..] else { panic!("{commands:?}") };
+    assert_eq!((*user, invite), (uid(102), &code));
+    assert_eq!((reply_to.chat_id, reply_to.message_id), (102, reply.message_id), "the worker edits this message");
+
+    let stored = sys.repo.get_invite(code.as_str()).await.unwrap().unwrap();
+    assert_eq!((stored.uses, stored.holds.len()), (0, 1), "reserved, not yet redeemed");
+    let boris = bot.user(103);
+    let refused = bot.says(&boris, &format!("/login {code}")).await;
+    assert!(refused.text.contains("использован"), "the only use is held for Anna: {}", refused.text);
+    assert!(bot.take_commands().await.is_empty());
+}
+
+pub async fn login_refuses_expired_used_up_unknown_and_malformed_codes(sys: &mut TestSystem) {
+    let bot = TestBot::start(sys).await;
+    let expired = bot.invite(Tier::Basic, Some(1), 1).await;
+    let used_up = bot.invite(Tier::Basic, None, 1).await;
+    sys.repo.create_user(&siftgram_core::model::User::new(uid(999), "X", Default::default(), sys.clock.now()).unwrap()).await.unwrap();
+    sys.repo.redeem_invite(used_up.as_str(), uid(999)).await.unwrap();
+    sys.clock.advance(2 * 86_400);
+    let anna = bot.user(104);
+    for (code, expect) in [
+        (expired.to_string(), "истёк"),
+        (used_up.to_string(), "использован"),
+        ("ZZZZZZZZZZZZ".to_owned(), "нет"),
+        ("abc".to_owned(), "12"),
+        (String::new(), "/login"),
+    ] {
+        let reply = bot.says(&anna, &format!("/login {code}")).await;
+        assert!(reply.text.contains(expect), "{code:?} → {}", reply.text);
+    }
+    assert!(bot.take_commands().await.is_empty());
+    let invite = sys.repo.get_invite(expired.as_str()).await.unwrap().unwrap();
+    assert!(invite.holds.is_empty() && invite.uses == 0, "refusals change nothing");
+    assert!(!sys.repo.get_user(uid(104)).await.unwrap().unwrap().has_access());
+}
+
+pub async fn channels_can_be_added_up_to_the_tier_limit(sys: &mut TestSystem) {
+    let bot = TestBot::start(sys).await;
+    let anna = bot.member(105, Tier::Free).await;
+    let limit = sys.repo.catalog().limits(Tier::Free).max_channels as i64;
+    for n in 1..=limit {
+        let reply = bot.says(&anna, &format!("/add_channel https://t.me/channel_{n}")).await;
+        assert!(reply.text.contains(&format!("@channel_{n}")), "{}", reply.text);
+        let commands = bot.take_commands().await;
+        let [SessionCommand::ResolveChannel { username, reply: to, .. }] = &commands[..] else { panic!("{commands:?}") };
+        assert_eq!((username.as_str(), to.message_id), (format!("channel_{n}").as_str(), reply.message_id));
+        // What the session node does once it has resolved the channel.
+        bot.follows(&anna, 5000 + n, &format!("channel_{n}"), &format!("Channel {n}")).await;
+    }
+    let again = bot.says(&anna, "/add_channel @channel_1").await;
+    assert!(again.text.contains("не более"), "the limit is checked first: {}", again.text);
+    let over = bot.says(&anna, "/add_channel @one_too_many").await;
+    assert!(over.text.contains(&format!("не более чем за {limit}")), "{}", over.text);
+    let bad = bot.says(&anna, "/add_channel not a channel!").await;
+    assert!(bad.text.starts_with("Не похоже на канал"), "{}", bad.text);
+    assert!(bot.take_commands().await.is_empty());
+}
+
+pub async fn a_channel_is_removed_only_after_confirmation(sys: &mut TestSystem) {
+    let bot = TestBot::start(sys).await;
+    let anna = bot.member(106, Tier::Basic).await;
+    let news = bot.follows(&anna, 7001, "news_daily", "Новости <дня>").await;
+    bot.follows(&anna, 7002, "tech_daily", "Tech").await;
+
+    let list = bot.says(&anna, "/remove_channel").await;
+    assert_eq!(list.buttons(), vec![("Новости <дня>".into(), "rm:7001".into()), ("Tech".into(), "rm:7002".into())]);
+    let confirm = bot.presses(&anna, list.message_id, "rm:7001").await;
+    assert!(confirm.text.contains("Новости <дня>"), "{}", confirm.text);
+    assert_eq!(confirm.buttons().iter().map(|b| b.1.as_str()).collect::<Vec<_>>(), ["rmok:7001", "rmno"]);
+    let cancelled = bot.presses(&anna, list.message_id, "rmno").await;
+    assert_eq!(cancelled.text, "Отменено.");
+    assert_eq!(sys.repo.subscriptions_of(uid(106)).await.unwrap().len(), 2, "cancel removes nothing");
+
+    let removed = bot.presses(&anna, list.message_id, "rmok:7001").await;
+    assert!(removed.text.contains("убран"), "{}", removed.text);
+    let subs = sys.repo.subscriptions_of(uid(106)).await.unwrap();
+    assert!(subs.iter().all(|s| s.channel != news) && subs.len() == 1);
+    assert_eq!(sys.repo.get_user(uid(106)).await.unwrap().unwrap().channel_count, 1);
+    let commands = bot.take_commands().await;
+    assert!(matches!(&commands[..], [SessionCommand::LeaveChannel { channel, .. }] if *channel == news), "{commands:?}");
+
+    let stale = bot.presses(&anna, list.message_id, "rmok:7001").await;
+    assert!(stale.text.contains("не следите"), "pressing again changes nothing: {}", stale.text);
+    bot.presses(&anna, list.message_id, "garbage").await;
+    assert_eq!(bot.telegram.calls_to("answerCallbackQuery").len(), 5, "every press is answered");
+}
+
+pub async fn my_channels_shows_post_counts_and_sync_times(sys: &mut TestSystem) {
+    let bot = TestBot::start(sys).await;
+    let anna = bot.member(107, Tier::Basic).await;
+    assert!(bot.says(&anna, "/my_channels").await.text.contains("нет каналов"));
+    let id = bot.follows(&anna, 7101, "daily", "Daily & Co").await;
+    let mut channel = sys.repo.get_channel(id).await.unwrap().unwrap();
+    channel.post_count = 1234;
+    channel.last_synced_at = Some(siftgram_core::Timestamp(1_795_251_900));
+    sys.repo.save_channel(&channel).await.unwrap();
+    let reply = bot.says(&anna, "/my_channels").await;
+    assert!(reply.text.contains("Daily & Co (@daily) — постов: 1234, обновлён 2026-11-21 09:05 UTC"), "{}", reply.text);
+    assert!(reply.text.contains("(1 из 10)"), "{}", reply.text);
+}
+
+pub async fn ask_is_refused_after_the_daily_quota(sys: &mut TestSystem) {
+    let bot = TestBot::start(sys).await;
+    let anna = bot.member(108, Tier::Free).await;
+    assert!(bot.says(&anna, "/ask").await.text.contains("Напишите вопрос"));
+    let long = format!("/ask {}", "а".repeat(1001));
+    assert!(bot.says(&anna, &long).await.text.contains("1000"));
+    let limit = sys.repo.catalog().limits(Tier::Free).rag_queries_per_day;
+    for n in 0..limit {
+        let reply = bot.says(&anna, &format!("/ask вопрос {n}")).await;
+        assert!(reply.text.starts_with('⏳'), "{}", reply.text);
+    }
+    let refused = bot.says(&anna, "/ask ещё один").await;
+    assert!(refused.text.contains("Лимит на сегодня"), "{}", refused.text);
+    let jobs = bot.take_jobs().await;
+    assert_eq!(jobs.len(), limit as usize, "no job beyond the quota");
+    assert!(jobs.iter().all(|j| j.user == uid(108) && matches!(j.request, JobRequest::Ask { .. })));
+    sys.clock.advance(86_400);
+    assert!(bot.says(&anna, "/ask завтра").await.text.starts_with('⏳'), "the quota resets the next day");
+}
+
+pub async fn search_recommend_and_digest_enqueue_jobs_within_the_plan(sys: &mut TestSystem) {
+    let bot = TestBot::start(sys).await;
+    let free = bot.member(109, Tier::Free).await;
+    assert!(bot.says(&free, "/digest").await.text.contains("недоступны"));
+    assert!(bot.says(&free, "/search").await.text.contains("Что искать"));
+    let trial = bot.member(110, Tier::Trial).await;
+    bot.says(&trial, "/search выборы").await;
+    bot.says(&trial, "/recommend").await;
+    let digest = bot.says(&trial, "/digest").await;
+    assert!(digest.text.starts_with('⏳'));
+    let kinds: Vec<JobRequest> = bot.take_jobs().await.into_iter().map(|j| j.request).collect();
+    assert_eq!(kinds, vec![JobRequest::Search { query: "выборы".into() }, JobRequest::Recommend, JobRequest::Digest]);
+}
+
+pub async fn a_redelivered_update_gets_no_second_reply(sys: &mut TestSystem) {
+    let bot = TestBot::start(sys).await;
+    let anna = bot.member(111, Tier::Basic).await;
+    let update = anna.says("/ask что нового?");
+    assert_eq!(bot.deliver(&update).await.status, 200);
+    let replies = bot.bot_message_count(111);
+    assert_eq!(bot.deliver(&update).await.status, 200, "Telegram must stop redelivering");
+    assert_eq!(bot.bot_message_count(111), replies);
+    assert_eq!(bot.take_jobs().await.len(), 1);
+    assert_eq!(sys.repo.daily_usage(uid(111), siftgram_core::rules::DailyQuota::RagQueries).await.unwrap(), 1);
+}
+
+pub async fn a_forged_or_missing_secret_is_refused_and_writes_nothing(sys: &mut TestSystem) {
+    let bot = TestBot::start(sys).await;
+    let anna = bot.user(112);
+    let body = serde_json::to_vec(&anna.says("/start")).unwrap();
+    let writes = sys.store.writes();
+    let forged = format!("{WEBHOOK_SECRET}x");
+    for secret in [Some(forged.as_bytes()), Some(&b""[..]), None] {
+        let reply = bot.service.handle_webhook(secret, &body).await;
+        assert_eq!(reply.status, 403);
+    }
+    assert_eq!(sys.store.writes(), writes);
+    assert_eq!(bot.bot_message_count(112), 0);
+    assert!(sys.repo.get_user(uid(112)).await.unwrap().is_none());
+}
+
+pub async fn malformed_json_is_refused_and_writes_nothing(sys: &mut TestSystem) {
+    let bot = TestBot::start(sys).await;
+    let writes = sys.store.writes();
+    for body in [&b"{not json"[..], b"", b"{\"message\": {}}", b"[1,2]"] {
+        let reply = bot.service.handle_webhook(Some(WEBHOOK_SECRET.as_bytes()), body).await;
+        assert_eq!(reply.status, 400, "{:?}", String::from_utf8_lossy(body));
+    }
+    assert_eq!(sys.store.writes(), writes);
+    assert!(bot.telegram.calls_to("sendMessage").is_empty());
+}
+
+pub async fn telegrams_retry_after_is_respected(sys: &mut TestSystem) {
+    let bot = TestBot::start(sys).await;
+    let anna = bot.user(113);
+    bot.telegram.fail_next("sendMessage", Failure::TooManyRequests { retry_after: 1 });
+    let reply = bot.says(&anna, "/help").await;
+    assert!(reply.text.contains("Команды"));
+    let calls = bot.telegram.calls_to("sendMessage");
+    assert_eq!(calls.len(), 2);
+    assert!(calls[1].at.duration_since(calls[0].at) >= std::time::Duration::from_secs(1), "waited retry_after");
+
+    // A wait longer than the budget is not sat out inside the webhook: the update fails (500) and
+    // is released, so Telegram's redelivery is handled in full.
+    bot.telegram.fail_next("sendMessage", Failure::TooManyRequests { retry_after: 3600 });
+    let update = anna.says("/help");
+    assert_eq!(bot.deliver(&update).await.status, 500);
+    assert_eq!(bot.deliver(&update).await.status, 200);
+    assert_eq!(bot.bot_message_count(113), 2);
+}
+
+pub async fn a_flooding_user_is_slowed_down_with_one_warning(sys: &mut TestSystem) {
+    let settings = siftgram_bot::BotSettings { rate_limit: RateLimit { burst: 3, per_minute: 6 }, ..story_settings() };
+    let bot = TestBot::start_with(sys, settings).await;
+    let anna = bot.user(114);
+    for _ in 0..6 {
+        bot.deliver(&anna.says("/help")).await;
+    }
+    let texts: Vec<String> = bot.telegram.bot_messages(114).into_iter().map(|m| m.text).collect();
+    assert_eq!(texts.len(), 4, "three answers and one warning: {texts:?}");
+    assert!(texts[3].contains("Слишком много"));
+    let boris = bot.user(115);
+    assert!(bot.says(&boris, "/help").await.text.contains("Команды"), "others are not affected");
+    sys.clock.advance(10);
+    bot.deliver(&anna.says("/help")).await;
+    assert_eq!(bot.bot_message_count(114), 5, "tokens come back with time");
+}
+
+pub async fn plain_text_and_unknown_commands_get_help_in_the_users_language(sys: &mut TestSystem) {
+    let bot = TestBot::start(sys).await;
+    let anna = bot.user(116);
+    assert!(bot.says(&anna, "привет").await.text.contains("Команды"));
+    assert!(bot.says(&anna, "/frobnicate").await.text.contains("Команды"));
+    let john = bot.telegram.user(117, "en-US");
+    let reply = bot.says(&john, "hello").await;
+    assert!(reply.text.contains("Commands") && reply.text.contains("/ask question"), "{}", reply.text);
+    assert!(bot.says(&john, "/start").await.text.contains("Access is by invitation"));
+}
+
+pub async fn a_user_who_blocked_the_bot_does_not_break_the_webhook(sys: &mut TestSystem) {
+    let bot = TestBot::start(sys).await;
+    let anna = bot.user(118);
+    bot.telegram.block_bot(118);
+    assert_eq!(bot.deliver(&anna.says("/start")).await.status, 200);
+    assert_eq!(bot.telegram.calls_to("sendMessage").len(), 1, "tried once, not retried");
+}

@@ -1,0 +1,4 @@
+//! User stories, written once and run on both backends by the `*_stories!` macros.
+
+pub mod bot;
+pub mod bot_admin;

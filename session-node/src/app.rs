@@ -71,6 +71,10 @@ impl App {
             }));
         }
 
+        if let Some(bot) = config.bot.clone() {
+            tasks.push(crate::bot::spawn_polling(backend.clone(), bot, shutdown_rx.clone()));
+        }
+
         let state = HttpState { backend: backend.clone(), ops_token: ops_token.clone(), schema_version: report.schema_version };
         let mut stop = shutdown_rx.clone();
         tasks.push(tokio::spawn(async move {

@@ -1,6 +1,7 @@
 //! The node's configuration, read once from the environment.
 
 use crate::backend::BackendKind;
+use siftgram_bot::BotConfig;
 use siftgram_core::model::TierCatalog;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -26,6 +27,8 @@ pub struct Config {
     /// `AWS_ENDPOINT_URL` (LocalStack) if set.
     pub aws_endpoint: Option<String>,
     pub tiers: TierCatalog,
+    /// The Telegram bot (long polling in standalone mode); None without `TELEGRAM_BOT_TOKEN`.
+    pub bot: Option<BotConfig>,
 }
 
 impl std::fmt::Debug for Config {
@@ -38,6 +41,7 @@ impl std::fmt::Debug for Config {
             .field("table", &self.table)
             .field("resource_prefix", &self.resource_prefix)
             .field("aws_endpoint", &self.aws_endpoint)
+            .field("bot", &self.bot)
             .finish_non_exhaustive()
     }
 }
@@ -66,6 +70,7 @@ impl Config {
                 .map_err(|e| ConfigError::Invalid { name: "SIFTGRAM_TIERS_JSON", why: e.to_string() })?,
             None => TierCatalog::default(),
         };
+        let bot = BotConfig::from_lookup(&lookup).map_err(|e| ConfigError::Invalid { name: e.name, why: e.why })?;
         let ops_token = get("SIFTGRAM_OPS_TOKEN");
         if ops_token.as_ref().is_some_and(|t| t.len() < 16) {
             return Err(ConfigError::Invalid { name: "SIFTGRAM_OPS_TOKEN", why: "use at least 16 characters".into() });
@@ -79,6 +84,7 @@ impl Config {
             resource_prefix: get("SIFTGRAM_RESOURCE_PREFIX").unwrap_or_else(|| "siftgram-".into()),
             aws_endpoint: get("AWS_ENDPOINT_URL"),
             tiers,
+            bot,
         })
     }
 }

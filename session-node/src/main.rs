@@ -24,6 +24,21 @@ enum Command {
         #[arg(long, value_parser = ["embedded", "aws"])]
         backend: Option<String>,
     },
+    /// Telegram bot administration.
+    Bot {
+        #[command(subcommand)]
+        command: BotCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BotCommand {
+    /// Registers the command menu (ru, en) and, with --webhook-url, the webhook with its secret.
+    Setup {
+        /// Public HTTPS URL of the bot function (API Gateway); omit for long polling.
+        #[arg(long)]
+        webhook_url: Option<String>,
+    },
 }
 
 #[tokio::main]
@@ -47,6 +62,20 @@ async fn main() -> anyhow::Result<()> {
             let backend = Backend::connect(&config).await.context("connecting to storage")?;
             let report = migrate::run(&backend, &config).await?;
             println!("schema version {} (applied now: {:?})", report.schema_version, report.applied);
+        }
+        Command::Bot { command: BotCommand::Setup { webhook_url } } => {
+            let bot = config.bot.as_ref().context("TELEGRAM_BOT_TOKEN is not set")?;
+            let secret = bot.settings.webhook_secret.as_deref();
+            let url = match webhook_url {
+                Some(u) => {
+                    anyhow::ensure!(secret.is_some(), "SIFTGRAM_WEBHOOK_SECRET must be set before a webhook is registered");
+                    Some(u.parse().context("--webhook-url")?)
+                }
+                None => None,
+            };
+            let has_webhook = url.is_some();
+            siftgram_bot::setup_bot(&bot.bot(), url, secret).await.context("Telegram Bot API")?;
+            println!("commands registered (ru, en){}", if has_webhook { "; webhook set with the secret token" } else { "" });
         }
     }
     Ok(())

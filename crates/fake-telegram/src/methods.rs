@@ -5,7 +5,7 @@ use crate::updates::now;
 use crate::{BOT_USER_ID, BOT_USERNAME, Shared, html};
 use axum::body::Bytes;
 use axum::extract::{Path, State as AxState};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -34,12 +34,23 @@ fn respond(reply: Reply) -> Response {
     }
 }
 
-pub async fn handle(AxState(shared): AxState<Shared>, Path((bot_token, method)): Path<(String, String)>, body: Bytes) -> Response {
+pub async fn handle(
+    AxState(shared): AxState<Shared>,
+    Path((bot_token, method)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if bot_token.strip_prefix("bot") != Some(&*shared.token) {
         return respond(Err((401, "Unauthorized".into(), None)));
     }
+    let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
     let params: Value = if body.is_empty() {
         json!({})
+    } else if let Some(boundary) = content_type.split("boundary=").nth(1).filter(|_| content_type.starts_with("multipart/form-data")) {
+        match multipart_params(&body, boundary.trim_matches('"')) {
+            Some(v) => v,
+            None => return respond(Err(bad("Bad Request: can't parse multipart/form-data"))),
+        }
     } else {
         match serde_json::from_slice(&body) {
             Ok(v) => v,
@@ -275,4 +286,22 @@ async fn get_updates(shared: &Shared, p: &Value) -> Reply {
         }
         let _ = tokio::time::timeout_at(deadline.into(), notified).await;
     }
+}
+
+/// The text fields of a multipart/form-data body (teloxide sends methods that may carry files
+/// this way). Values that are JSON (objects, arrays, numbers, booleans) are decoded as JSON.
+fn multipart_params(body: &[u8], boundary: &str) -> Option<Value> {
+    let text = std::str::from_utf8(body).ok()?;
+    let mut out = serde_json::Map::new();
+    for part in text.split(&format!("--{boundary}")).skip(1) {
+        if part.starts_with("--") {
+            break;
+        }
+        let (head, value) = part.split_once("\r\n\r\n")?;
+        let name = head.split("name=\"").nth(1)?.split('"').next()?;
+        let value = value.strip_suffix("\r\n").unwrap_or(value);
+        let decoded = serde_json::from_str::<Value>(value).ok().filter(|v| !v.is_string()).unwrap_or_else(|| json!(value));
+        out.insert(name.to_owned(), decoded);
+    }
+    Some(Value::Object(out))
 }

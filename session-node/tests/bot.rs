@@ -1,0 +1,87 @@
+//! The bot in standalone mode (long polling over the embedded store) and `siftgram bot setup`,
+//! both against the fake Bot API.
+
+use siftgram_fake_telegram::FakeTelegram;
+use siftgram_session_node::{App, Config};
+use std::collections::HashMap;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const SECRET: &str = "standalone-secret_0123456789";
+
+fn config(vars: &[(&str, String)]) -> Config {
+    let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    Config::from_lookup(|k| map.get(k).cloned()).expect("valid config")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_standalone_node_answers_updates_by_long_polling() {
+    let telegram = FakeTelegram::start().await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let app = App::start(config(&[
+        ("SIFTGRAM_DATA_DIR", data.path().display().to_string()),
+        ("SIFTGRAM_HTTP_ADDR", "127.0.0.1:0".into()),
+        ("TELEGRAM_BOT_TOKEN", FakeTelegram::TOKEN.into()),
+        ("TELEGRAM_API_URL", telegram.api_url()),
+    ]))
+    .await
+    .unwrap();
+    let anna = telegram.user(701, "ru");
+    let update = anna.says("/start");
+    telegram.push_update(update.clone());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while telegram.bot_messages(701).is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let replies = telegram.bot_messages(701);
+    assert_eq!(replies.len(), 1, "answered once");
+    assert!(replies[0].text.contains("/login"), "{}", replies[0].text);
+    assert!(!telegram.calls_to("deleteWebhook").is_empty(), "polling clears any webhook first");
+    assert!(app.backend.repo.get_user(siftgram_core::model::UserId::new(701).unwrap()).await.unwrap().is_some());
+
+    // The same update offered again (as after a crash before the offset moved) is not answered twice.
+    telegram.push_update(update);
+    telegram.push_update(anna.says("/help"));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while telegram.bot_messages(701).len() < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(telegram.bot_messages(701).len(), 2);
+    assert!(telegram.bot_messages(701)[1].text.contains("Команды"));
+
+    let stopping = Instant::now();
+    app.shutdown(Duration::from_secs(10)).await;
+    assert!(stopping.elapsed() < Duration::from_secs(5), "a long poll in progress does not hold up shutdown");
+}
+
+fn setup(telegram: &FakeTelegram, secret: Option<&str>, webhook: Option<&str>) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_siftgram"));
+    command.args(["bot", "setup"]).env("TELEGRAM_BOT_TOKEN", FakeTelegram::TOKEN).env("TELEGRAM_API_URL", telegram.api_url());
+    command.env_remove("SIFTGRAM_WEBHOOK_SECRET");
+    if let Some(s) = secret {
+        command.env("SIFTGRAM_WEBHOOK_SECRET", s);
+    }
+    if let Some(url) = webhook {
+        command.args(["--webhook-url", url]);
+    }
+    command.output().expect("the binary runs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bot_setup_registers_the_menu_in_both_languages_and_the_webhook_with_its_secret() {
+    let telegram = FakeTelegram::start().await.unwrap();
+    let refused = tokio::task::block_in_place(|| setup(&telegram, None, Some("https://bot.example.test/telegram")));
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("SIFTGRAM_WEBHOOK_SECRET"));
+    assert_eq!(telegram.webhook(), None, "no webhook without a secret");
+
+    let done = tokio::task::block_in_place(|| setup(&telegram, Some(SECRET), Some("https://bot.example.test/telegram")));
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    assert_eq!(telegram.webhook(), Some(("https://bot.example.test/telegram".into(), Some(SECRET.into()))));
+    let ru = telegram.commands("ru");
+    let en = telegram.commands("en");
+    assert!(ru.contains(&("ask".into(), "Вопрос по моим каналам".into())), "{ru:?}");
+    assert!(en.contains(&("ask".into(), "Ask about my channels".into())), "{en:?}");
+    assert_eq!(telegram.commands(""), ru, "Russian is the default menu");
+    assert!(ru.iter().all(|(c, _)| !c.starts_with("admin")), "admin commands are not advertised");
+}

@@ -11,6 +11,7 @@ use siftgram_core::rules::RateDecision;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
+use tracing::Instrument;
 use teloxide::dispatching::UpdateHandler;
 use teloxide::dptree;
 use teloxide::types::{Me, Update, UpdateKind};
@@ -102,9 +103,12 @@ impl BotService {
 
     /// One update from either the webhook or long polling.
     pub async fn handle_update(&self, update: Update) -> Result<Outcome, BotError> {
+        let span = tracing::info_span!("update", update_id = update.id.0, user_id = tracing::field::Empty);
+        self.take_in(update, span.clone()).instrument(span).await
+    }
+
+    async fn take_in(&self, update: Update, span: tracing::Span) -> Result<Outcome, BotError> {
         let update_id = update.id.0;
-        let span = tracing::info_span!("update", update_id, user_id = tracing::field::Empty);
-        let _enter = span.enter();
         if matches!(update.kind, UpdateKind::Error(_)) {
             return Ok(Outcome::Ignored);
         }

@@ -39,6 +39,29 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// Midnight UTC of a calendar date (Hinnant's days-from-civil).
+    pub fn from_utc_date(year: i64, month: u32, day: u32) -> Timestamp {
+        let y = if month <= 2 { year - 1 } else { year };
+        let era = y.div_euclid(400);
+        let yoe = y.rem_euclid(400);
+        let m = i64::from(month);
+        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        Timestamp((era * 146_097 + doe - 719_468) * Self::DAY)
+    }
+
+    /// Midnight UTC of this timestamp's day.
+    pub fn start_of_day(self) -> Timestamp {
+        Timestamp(self.utc_day() * Self::DAY)
+    }
+
+    /// Days since Monday (0 = Monday … 6 = Sunday).
+    pub fn weekday(self) -> i64 {
+        (self.utc_day() + 3).rem_euclid(7)
+    }
+}
+
 impl std::fmt::Display for Timestamp {
     /// `2026-11-21 09:05 UTC`
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -96,5 +119,8 @@ mod tests {
         assert_eq!(Timestamp(1_795_251_900).to_string(), "2026-11-21 09:05 UTC");
         assert_eq!(Timestamp(951_782_400).utc_parts(), (2000, 2, 29, 0, 0, 0));
         assert_eq!(Timestamp(-1).to_string(), "1969-12-31 23:59 UTC");
+        assert_eq!(Timestamp::from_utc_date(2026, 11, 21), Timestamp(1_795_251_900).start_of_day());
+        assert_eq!(Timestamp::from_utc_date(2000, 2, 29), Timestamp(951_782_400));
+        assert_eq!(Timestamp::from_utc_date(2026, 11, 21).weekday(), 5, "a Saturday");
     }
 }

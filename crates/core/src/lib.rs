@@ -10,6 +10,7 @@ pub mod messages;
 pub mod model;
 pub mod ports;
 pub mod repo;
+pub mod retrieval;
 pub mod rules;
 pub mod schema;
 

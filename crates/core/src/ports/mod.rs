@@ -1,9 +1,15 @@
 //! Ports: what the domain needs from the outside world, as small async traits.
 
+pub mod embedder;
+pub mod index;
 pub mod queue;
 pub mod table_store;
 
 pub use queue::{OutgoingMessage, Queue, QueueError, QueueSpec, Receipt, ReceivedMessage};
 pub use table_store::{
     Attrs, BatchOp, Condition, Cursor, Index, Item, Key, Page, Query, SkRange, StoreError, TableStore, Write,
+};
+pub use embedder::{EmbedError, EmbedKind, Embedder, TagError, Tagger};
+pub use index::{
+    ChunkPayload, CollectionInfo, IndexError, IndexFilter, IndexHit, IndexQuery, IndexedChunk, SearchIndex, SparseVector,
 };

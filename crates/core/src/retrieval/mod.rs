@@ -1,0 +1,8 @@
+//! Retrieval: a user's question → time window, hybrid search over the user's channels only,
+//! posts with scores, links and snippets.
+
+mod chunk;
+mod when;
+
+pub use chunk::{CHUNK_CHARS, CHUNK_OVERLAP, Chunk, chunk_text};
+pub use when::{TimeScoped, TimeWindow, parse_time_window};

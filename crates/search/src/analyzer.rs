@@ -146,3 +146,31 @@ mod tests {
         assert_eq!(a.keywords("Выборы, выборы и снова выборы в Молдове. Молдова голосует.", 2), vec!["выборы", "молдове"]);
     }
 }
+
+impl siftgram_core::ports::KeywordEncoder for Analyzer {
+    fn document(&self, text: &str) -> SparseVector {
+        Analyzer::document(self, text)
+    }
+    fn query(&self, text: &str) -> SparseVector {
+        Analyzer::query(self, text)
+    }
+    fn language(&self, text: &str) -> Language {
+        Analyzer::language(self, text)
+    }
+}
+
+/// Tags without a model: the words that stand out in the post.
+#[derive(Default)]
+pub struct KeywordTagger {
+    analyzer: Analyzer,
+}
+
+/// How many keyword tags a post gets.
+const KEYWORD_TAGS: usize = 5;
+
+#[async_trait::async_trait]
+impl siftgram_core::ports::Tagger for KeywordTagger {
+    async fn tags(&self, text: &str) -> Result<Vec<String>, siftgram_core::ports::TagError> {
+        Ok(self.analyzer.keywords(text, KEYWORD_TAGS).into_iter().filter(|w| w.chars().count() <= 64).collect())
+    }
+}

@@ -5,5 +5,5 @@
 mod analyzer;
 mod embedded;
 
-pub use analyzer::{Analyzer, term_id};
+pub use analyzer::{Analyzer, KeywordTagger, term_id};
 pub use embedded::EmbeddedIndex;

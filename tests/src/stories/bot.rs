@@ -156,11 +156,15 @@ pub async fn my_channels_shows_post_counts_and_sync_times(sys: &mut TestSystem) 
     assert!(bot.says(&anna, "/my_channels").await.text.contains("нет каналов"));
     let id = bot.follows(&anna, 7101, "daily", "Daily & Co").await;
     let mut channel = sys.repo.get_channel(id).await.unwrap().unwrap();
-    channel.post_count = 1234;
     channel.last_synced_at = Some(siftgram_core::Timestamp(1_795_251_900));
     sys.repo.save_channel(&channel).await.unwrap();
+    for message in 1..=3 {
+        let key = siftgram_core::model::PostKey::new(id, message).unwrap();
+        let post = siftgram_core::model::Post::new(key, None, "пост", sys.clock.now(), Default::default()).unwrap();
+        sys.repo.insert_post(&post).await.unwrap();
+    }
     let reply = bot.says(&anna, "/my_channels").await;
-    assert!(reply.text.contains("Daily & Co (@daily) — постов: 1234, обновлён 2026-11-21 09:05 UTC"), "{}", reply.text);
+    assert!(reply.text.contains("Daily & Co (@daily) — постов: 3, обновлён 2026-11-21 09:05 UTC"), "{}", reply.text);
     assert!(reply.text.contains("(1 из 10)"), "{}", reply.text);
 }
 

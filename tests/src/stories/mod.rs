@@ -2,3 +2,4 @@
 
 pub mod bot;
 pub mod bot_admin;
+pub mod search;

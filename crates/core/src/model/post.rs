@@ -54,6 +54,9 @@ pub struct Post {
     pub link: String,
     pub edited_at: Option<Timestamp>,
     pub tags: Vec<String>,
+    /// This version of the post is in the search index (set by the indexer, last).
+    #[serde(default)]
+    pub indexed: bool,
 }
 
 impl Post {
@@ -80,6 +83,7 @@ impl Post {
             link: Post::link_for(key, username),
             edited_at: None,
             tags: Vec::new(),
+            indexed: false,
         })
     }
 
@@ -89,6 +93,11 @@ impl Post {
             Some(u) => format!("https://t.me/{u}/{}", key.message_id),
             None => format!("https://t.me/c/{}/{}", key.channel_id, key.message_id),
         }
+    }
+
+    /// The same post as Telegram shows it (text, media, edit time), whatever was derived from it.
+    pub fn same_content(&self, other: &Post) -> bool {
+        self.key == other.key && self.text == other.text && self.media == other.media && self.edited_at == other.edited_at
     }
 
     pub fn set_tags(&mut self, tags: Vec<String>) -> Result<(), ValidationError> {

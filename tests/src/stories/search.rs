@@ -1,0 +1,150 @@
+//! Posts become searchable: through the posts queue, the real indexer (store, tags, chunks, the
+//! local embedding model, the embedded index) and the retriever, on both storage backends.
+
+use crate::TestSystem;
+use crate::search::TestSearch;
+use siftgram_core::Clock;
+use siftgram_core::messages::PostMessage;
+use siftgram_core::retention::apply_retention;
+
+#[macro_export]
+macro_rules! search_stories {
+    ($make:path) => {
+        $crate::suite!($make; $crate::stories::search;
+            a_published_post_becomes_searchable_with_a_link_and_snippet,
+            a_redelivered_post_changes_nothing,
+            an_edit_changes_what_is_found_and_a_delete_removes_it,
+            nobody_sees_posts_of_channels_they_do_not_follow,
+            a_time_phrase_filters_before_ranking,
+            retention_removes_old_posts_from_the_store_and_the_index,
+        );
+    };
+}
+
+pub async fn a_published_post_becomes_searchable_with_a_link_and_snippet(sys: &mut TestSystem) {
+    let s = TestSearch::start(sys).await;
+    let now = sys.clock.now();
+    let news = s.channel(sys, 1001, Some("market_news"), "Рынки").await;
+    let anna = s.follow(sys, 11, news).await;
+    let posts = [
+        (1, "После сообщения ЦБ доллар подорожал на бирже. Аналитики ждут продолжения роста."),
+        (2, "Рецепт борща: свёкла, капуста, картофель и говядина."),
+        (3, "В Москве прошёл футбольный матч, победил «Спартак»."),
+    ];
+    for (id, text) in posts {
+        s.publish(&PostMessage::Publish { post: s.post(news, id, text, 1, now) }).await;
+    }
+    assert_eq!(s.index_all().await, 3);
+    let answer = s.ask(sys, anna, "почему вырос курс доллара?").await;
+    let top = &answer.posts[0];
+    assert_eq!(top.post.key.message_id, 1, "{:?}", answer.posts.iter().map(|p| &p.post.text).collect::<Vec<_>>());
+    assert_eq!(top.post.link, "https://t.me/market_news/1");
+    assert_eq!(top.channel_title, "Рынки");
+    assert!(top.snippet.contains("доллар подорожал"), "{}", top.snippet);
+    assert!(!top.post.tags.is_empty(), "tagged (keyword tags without a model)");
+    assert_eq!(sys.repo.get_channel(news).await.unwrap().unwrap().post_count, 3);
+}
+
+pub async fn a_redelivered_post_changes_nothing(sys: &mut TestSystem) {
+    let s = TestSearch::start(sys).await;
+    let now = sys.clock.now();
+    let ch = s.channel(sys, 1002, Some("tech_daily"), "Tech").await;
+    let anna = s.follow(sys, 12, ch).await;
+    let message = PostMessage::Publish { post: s.post(ch, 7, "Rust 1.90 speeds up compilation of large workspaces.", 0, now) };
+    s.publish(&message).await;
+    s.index_all().await;
+    let writes = sys.store.writes();
+    s.publish(&message).await;
+    assert_eq!(s.index_all().await, 1, "the redelivery is acknowledged");
+    assert_eq!(sys.store.writes(), writes, "and writes nothing");
+    assert_eq!(s.indexed_chunks().await, 1);
+    assert_eq!(sys.repo.get_channel(ch).await.unwrap().unwrap().post_count, 1);
+    assert_eq!(s.found(sys, anna, "how fast does Rust compile now?").await, [7]);
+}
+
+pub async fn an_edit_changes_what_is_found_and_a_delete_removes_it(sys: &mut TestSystem) {
+    let s = TestSearch::start(sys).await;
+    let now = sys.clock.now();
+    let ch = s.channel(sys, 1003, Some("city_life"), "Город").await;
+    let anna = s.follow(sys, 13, ch).await;
+    s.publish(&PostMessage::Publish { post: s.post(ch, 1, "Открылась новая станция метро «Рижская».", 2, now) }).await;
+    s.publish(&PostMessage::Publish { post: s.post(ch, 2, "В парке Горького прошёл фестиваль уличной еды.", 2, now) }).await;
+    s.index_all().await;
+    assert_eq!(s.found(sys, anna, "станция метро").await[0], 1);
+
+    let mut edited = s.post(ch, 1, "Концерт симфонического оркестра перенесли на субботу.", 2, now);
+    edited.edited_at = Some(now);
+    s.publish(&PostMessage::Publish { post: edited }).await;
+    s.index_all().await;
+    let found = s.ask(sys, anna, "когда концерт оркестра?").await;
+    assert_eq!(found.posts[0].post.key.message_id, 1);
+    assert!(found.posts[0].post.text.contains("оркестра"), "the stored post is the new version");
+    let metro = s.ask(sys, anna, "станция метро Рижская").await;
+    assert!(metro.posts.iter().all(|p| !p.snippet.contains("метро")), "the old text is not found any more");
+
+    s.publish(&PostMessage::Delete { key: found.posts[0].post.key }).await;
+    s.publish(&PostMessage::Delete { key: found.posts[0].post.key }).await;
+    s.index_all().await;
+    assert!(!s.found(sys, anna, "концерт оркестра").await.contains(&1));
+    assert!(sys.repo.get_post(found.posts[0].post.key).await.unwrap().is_none());
+    assert_eq!(sys.repo.get_channel(ch).await.unwrap().unwrap().post_count, 1, "deleted twice, counted once");
+}
+
+pub async fn nobody_sees_posts_of_channels_they_do_not_follow(sys: &mut TestSystem) {
+    let s = TestSearch::start(sys).await;
+    let now = sys.clock.now();
+    let secret = s.channel(sys, 1004, None, "Закрытый клуб").await;
+    let public = s.channel(sys, 1005, Some("open_news"), "Открытые новости").await;
+    let boris = s.follow(sys, 14, secret).await;
+    let anna = s.follow(sys, 15, public).await;
+    s.publish(&PostMessage::Publish { post: s.post(secret, 1, "Пароль от сейфа клуба сменили на новый.", 0, now) }).await;
+    s.publish(&PostMessage::Publish { post: s.post(public, 1, "Погода в выходные будет солнечной.", 0, now) }).await;
+    s.index_all().await;
+    let boris_sees = s.ask(sys, boris, "пароль от сейфа").await;
+    assert_eq!(boris_sees.posts[0].post.link, "https://t.me/c/1004/1", "private posts link by channel id");
+    let anna_sees = s.ask(sys, anna, "пароль от сейфа клуба").await;
+    assert!(anna_sees.posts.iter().all(|p| p.post.key.channel_id == public), "{:?}", anna_sees.posts);
+    let stranger = s.follow(sys, 16, public).await;
+    s.retriever.repo.unsubscribe(stranger, public).await.unwrap();
+    assert!(s.ask(sys, stranger, "погода").await.posts.is_empty(), "no channels, no results");
+}
+
+pub async fn a_time_phrase_filters_before_ranking(sys: &mut TestSystem) {
+    let s = TestSearch::start(sys).await;
+    let now = sys.clock.now();
+    let ch = s.channel(sys, 1006, Some("econ_feed"), "Экономика").await;
+    let anna = s.follow(sys, 17, ch).await;
+    // The best match is old; the recent one is weaker but inside the window.
+    s.publish(&PostMessage::Publish { post: s.post(ch, 1, "Курс доллара резко вырос после решения ЦБ по ключевой ставке.", 10, now) }).await;
+    s.publish(&PostMessage::Publish { post: s.post(ch, 2, "Рубль немного ослаб к доллару на торгах.", 1, now) }).await;
+    s.publish(&PostMessage::Publish { post: s.post(ch, 3, "Выпал первый снег.", 2, now) }).await;
+    s.index_all().await;
+    assert!(s.found(sys, anna, "курс доллара").await.contains(&1), "without a time phrase the old post is found");
+    let recent = s.ask(sys, anna, "что с курсом доллара за последние три дня?").await;
+    assert!(recent.window.is_some());
+    let ids: Vec<i64> = recent.posts.iter().map(|p| p.post.key.message_id).collect();
+    assert_eq!(ids[0], 2, "{ids:?}");
+    assert!(!ids.contains(&1), "the ten-day-old post is outside the window: {ids:?}");
+    let yesterday = s.found(sys, anna, "что писали вчера?").await;
+    assert_eq!(yesterday, [2]);
+}
+
+pub async fn retention_removes_old_posts_from_the_store_and_the_index(sys: &mut TestSystem) {
+    let s = TestSearch::start(sys).await;
+    let now = sys.clock.now();
+    let ch = s.channel(sys, 1007, Some("short_memory"), "Короткая память").await;
+    let anna = s.follow(sys, 18, ch).await;
+    for (id, days) in [(1, 40), (2, 35), (3, 5)] {
+        s.publish(&PostMessage::Publish { post: s.post(ch, id, &format!("Новости о погоде номер {id}: дожди и ветер."), days, now) }).await;
+    }
+    s.index_all().await;
+    let mut channel = sys.repo.get_channel(ch).await.unwrap().unwrap();
+    channel.retention_days = Some(30);
+    sys.repo.save_channel(&channel).await.unwrap();
+    assert_eq!(apply_retention(&sys.repo, &s.index, now).await.unwrap(), 2);
+    assert_eq!(apply_retention(&sys.repo, &s.index, now).await.unwrap(), 0, "running again finds nothing");
+    assert_eq!(s.indexed_chunks().await, 1, "nothing orphaned in the index");
+    assert_eq!(s.found(sys, anna, "погода дожди ветер").await, [3]);
+    assert!(sys.repo.get_post(siftgram_core::model::PostKey::new(ch, 1).unwrap()).await.unwrap().is_none());
+    assert_eq!(sys.repo.get_channel(ch).await.unwrap().unwrap().post_count, 1);
+}

@@ -19,6 +19,7 @@ async fn the_standalone_node_migrates_and_answers_health_only_with_the_token() {
     let token = std::fs::read_to_string(data.path().join("ops-token")).expect("token generated");
     assert_eq!(token.trim(), &*app.ops_token);
 
+    siftgram_models::install_tls_provider();
     let http = reqwest::Client::new();
     let anonymous = http.get(app.url("/health")).send().await.unwrap();
     assert_eq!(anonymous.status(), 401);

@@ -5,6 +5,8 @@ use siftgram_fake_telegram::{FakeTelegram, Failure};
 
 async fn call(fake: &FakeTelegram, token: &str, method: &str, params: Value) -> (u16, Value) {
     let url = format!("{}bot{token}/{method}", fake.api_url());
+    // reqwest is built with rustls but no default provider in this workspace (ring only).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let response = reqwest::Client::new().post(url).json(&params).send().await.unwrap();
     (response.status().as_u16(), response.json().await.unwrap())
 }

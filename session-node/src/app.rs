@@ -22,6 +22,8 @@ pub enum StartError {
     Migrate(#[from] MigrateError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("search: {0}")]
+    Search(String),
     #[error("operator token file {path}: {source}")]
     Token { path: String, source: std::io::Error },
 }
@@ -33,6 +35,8 @@ pub struct RunningApp {
     pub addr: SocketAddr,
     pub ops_token: Arc<str>,
     pub backend: Backend,
+    /// Indexing and retrieval (standalone mode; in the cloud the indexer is a Lambda).
+    pub search: Option<crate::search::SearchServices>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -71,6 +75,15 @@ impl App {
             }));
         }
 
+        let search = match backend.embedded {
+            Some(_) => {
+                let search = crate::search::SearchServices::build(&backend, &config.data_dir, &config.embedder).await.map_err(StartError::Search)?;
+                tasks.extend(crate::search::spawn(backend.clone(), search.clone(), shutdown_rx.clone()));
+                Some(search)
+            }
+            None => None,
+        };
+
         if let Some(bot) = config.bot.clone() {
             tasks.push(crate::bot::spawn_polling(backend.clone(), bot, shutdown_rx.clone()));
         }
@@ -86,7 +99,7 @@ impl App {
             }
         }));
         tracing::info!(%addr, "listening");
-        Ok(RunningApp { addr, ops_token, backend, shutdown, tasks })
+        Ok(RunningApp { addr, ops_token, backend, search, shutdown, tasks })
     }
 }
 

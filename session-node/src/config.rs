@@ -2,6 +2,7 @@
 
 use crate::backend::BackendKind;
 use siftgram_bot::BotConfig;
+use siftgram_models::EmbedderConfig;
 use siftgram_core::model::TierCatalog;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -29,6 +30,8 @@ pub struct Config {
     pub tiers: TierCatalog,
     /// The Telegram bot (long polling in standalone mode); None without `TELEGRAM_BOT_TOKEN`.
     pub bot: Option<BotConfig>,
+    /// The embedding model for indexing and questions.
+    pub embedder: EmbedderConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -71,6 +74,7 @@ impl Config {
             None => TierCatalog::default(),
         };
         let bot = BotConfig::from_lookup(&lookup).map_err(|e| ConfigError::Invalid { name: e.name, why: e.why })?;
+        let embedder = EmbedderConfig::from_lookup(&lookup).map_err(|(name, why)| ConfigError::Invalid { name, why })?;
         let ops_token = get("SIFTGRAM_OPS_TOKEN");
         if ops_token.as_ref().is_some_and(|t| t.len() < 16) {
             return Err(ConfigError::Invalid { name: "SIFTGRAM_OPS_TOKEN", why: "use at least 16 characters".into() });
@@ -85,6 +89,7 @@ impl Config {
             aws_endpoint: get("AWS_ENDPOINT_URL"),
             tiers,
             bot,
+            embedder,
         })
     }
 }

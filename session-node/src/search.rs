@@ -1,0 +1,80 @@
+//! Indexing and retrieval in the standalone node: the embedded index under the data dir, the
+//! configured embedder, the indexer consuming the posts queue, and retention once a day.
+
+use crate::backend::Backend;
+use crate::supervise::supervise;
+use siftgram_core::consume::process_batch;
+use siftgram_core::indexing::{CachedEmbedder, Indexer};
+use siftgram_core::ports::{Embedder, SearchIndex};
+use siftgram_core::retention::apply_retention;
+use siftgram_core::retrieval::Retriever;
+use siftgram_core::schema::queue_spec;
+use siftgram_models::EmbedderConfig;
+use siftgram_search::{Analyzer, EmbeddedIndex, KeywordTagger};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// The search side of the node, built once.
+#[derive(Clone)]
+pub struct SearchServices {
+    pub index: EmbeddedIndex,
+    pub indexer: Arc<Indexer>,
+    pub retriever: Arc<Retriever>,
+}
+
+impl SearchServices {
+    /// Opens the index in `<data dir>/index` and checks it was built with this embedder.
+    pub async fn build(backend: &Backend, data_dir: &Path, embedder: &EmbedderConfig) -> Result<SearchServices, String> {
+        let index = EmbeddedIndex::open_dir(&data_dir.join("index")).map_err(|e| e.to_string())?;
+        let model = embedder.build().await.map_err(|e| e.to_string())?;
+        let embedder: Arc<dyn Embedder> = Arc::new(CachedEmbedder::new(model, backend.repo.clone()));
+        let keywords = Arc::new(Analyzer::default());
+        let events = backend.queue(queue_spec("events").map_err(|e| e.to_string())?).await.map_err(|e| e.to_string())?;
+        let indexer = Indexer {
+            repo: backend.repo.clone(),
+            index: Arc::new(index.clone()),
+            embedder: embedder.clone(),
+            keywords: keywords.clone(),
+            tagger: None,
+            fallback_tagger: Arc::new(KeywordTagger::default()),
+            events: Some(events),
+        };
+        index.open_collection(&indexer.collection()).await.map_err(|e| e.to_string())?;
+        let retriever = Retriever { repo: backend.repo.clone(), index: Arc::new(index.clone()), embedder, keywords };
+        Ok(SearchServices { index, indexer: Arc::new(indexer), retriever: Arc::new(retriever) })
+    }
+}
+
+/// The indexer loop over the posts queue and the daily retention pass, both supervised.
+pub fn spawn(backend: Backend, search: SearchServices, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+    let posts_backend = backend.clone();
+    let indexer = search.indexer.clone();
+    let consumer = supervise("indexer", shutdown.clone(), move |mut stop| {
+        let (backend, indexer) = (posts_backend.clone(), indexer.clone());
+        async move {
+            let posts = backend.queue(queue_spec("posts").map_err(|e| e.to_string())?).await.map_err(|e| e.to_string())?;
+            loop {
+                tokio::select! {
+                    r = process_batch(&*posts, &*indexer, 10, Duration::from_secs(2)) => { r.map_err(|e| e.to_string())?; }
+                    _ = stop.wait_for(|s| *s) => return Ok::<(), String>(()),
+                }
+            }
+        }
+    });
+    let retention = supervise("retention", shutdown, move |mut stop| {
+        let (repo, index) = (backend.repo.clone(), search.index.clone());
+        async move {
+            loop {
+                apply_retention(&repo, &index, repo.clock().now()).await.map_err(|e| e.to_string())?;
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(24 * 3600)) => {}
+                    _ = stop.wait_for(|s| *s) => return Ok::<(), String>(()),
+                }
+            }
+        }
+    });
+    vec![consumer, retention]
+}

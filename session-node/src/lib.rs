@@ -8,6 +8,7 @@ pub mod app;
 pub mod backend;
 pub mod bot;
 pub mod config;
+pub mod eval;
 pub mod http;
 pub mod migrate;
 pub mod search;

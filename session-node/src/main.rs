@@ -24,6 +24,15 @@ enum Command {
         #[arg(long, value_parser = ["embedded", "aws"])]
         backend: Option<String>,
     },
+    /// Measure retrieval quality: index a corpus, ask a question set, print recall/MRR/nDCG.
+    Eval {
+        /// Telegram Desktop export (result.json) or JSONL posts.
+        #[arg(long)]
+        corpus: std::path::PathBuf,
+        /// JSONL: {"q", "relevant": ["<channel>:<message>"], "as_of"?}.
+        #[arg(long)]
+        questions: std::path::PathBuf,
+    },
     /// Telegram bot administration.
     Bot {
         #[command(subcommand)]
@@ -62,6 +71,15 @@ async fn main() -> anyhow::Result<()> {
             let backend = Backend::connect(&config).await.context("connecting to storage")?;
             let report = migrate::run(&backend, &config).await?;
             println!("schema version {} (applied now: {:?})", report.schema_version, report.applied);
+        }
+        Command::Eval { corpus, questions } => {
+            use siftgram_session_node::eval;
+            let corpus = eval::read_corpus(&corpus).map_err(anyhow::Error::msg)?;
+            let questions = eval::read_questions(&questions).map_err(anyhow::Error::msg)?;
+            let embedder = config.embedder.build().await.context("embedding model")?;
+            let work = tempfile::tempdir().context("a scratch directory")?;
+            let metrics = eval::run_eval(&corpus, &questions, embedder, work.path()).await.map_err(anyhow::Error::msg)?;
+            eval::print_table(&[("embedded", metrics)]);
         }
         Command::Bot { command: BotCommand::Setup { webhook_url } } => {
             let bot = config.bot.as_ref().context("TELEGRAM_BOT_TOKEN is not set")?;

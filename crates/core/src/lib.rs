@@ -6,6 +6,7 @@
 
 pub mod clock;
 pub mod consume;
+pub mod export;
 pub mod indexing;
 pub mod messages;
 pub mod model;

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod backend;
+pub mod bench;
 pub mod bot;
 pub mod config;
 pub mod eval;

@@ -33,6 +33,15 @@ enum Command {
         #[arg(long)]
         questions: std::path::PathBuf,
     },
+    /// Print ingest throughput and query latency of the embedded index (build with --release).
+    Bench {
+        /// Index sizes for the query-latency runs.
+        #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
+        sizes: Vec<usize>,
+        /// Posts ingested with the configured embedder (it is the slow part).
+        #[arg(long, default_value_t = 100)]
+        embed_sample: usize,
+    },
     /// Telegram bot administration.
     Bot {
         #[command(subcommand)]
@@ -80,6 +89,11 @@ async fn main() -> anyhow::Result<()> {
             let work = tempfile::tempdir().context("a scratch directory")?;
             let metrics = eval::run_eval(&corpus, &questions, embedder, work.path()).await.map_err(anyhow::Error::msg)?;
             eval::print_table(&[("embedded", metrics)]);
+        }
+        Command::Bench { sizes, embed_sample } => {
+            let embedder = config.embedder.build().await.context("embedding model")?;
+            let work = tempfile::tempdir().context("a scratch directory")?;
+            siftgram_session_node::bench::run_bench(&sizes, 2000, Some(embedder), embed_sample, work.path()).await.map_err(anyhow::Error::msg)?;
         }
         Command::Bot { command: BotCommand::Setup { webhook_url } } => {
             let bot = config.bot.as_ref().context("TELEGRAM_BOT_TOKEN is not set")?;

@@ -226,6 +226,42 @@ impl EmbeddedIndex {
     }
 }
 
+impl EmbeddedIndex {
+    /// Replaces the chunks of many posts in one transaction (bulk loads and reindexing; one
+    /// fsync instead of one per post).
+    pub async fn upsert_many(&self, posts: Vec<(PostKey, Vec<IndexedChunk>)>) -> Result<(), IndexError> {
+        self.blocking(move |inner| {
+            let mut state = inner.state.write().map_err(backend)?;
+            let dimension = check_open(&state)?.dimension;
+            if let Some(c) = posts.iter().flat_map(|(_, c)| c).find(|c| c.dense.len() != dimension) {
+                return Err(IndexError::Dimension { expected: dimension, got: c.dense.len() });
+            }
+            let tx = inner.db.begin_write().map_err(backend)?;
+            {
+                let mut table = tx.open_table(POINTS).map_err(backend)?;
+                for (post, chunks) in &posts {
+                    let mut end = point_key(*post, u32::MAX).to_vec();
+                    end.push(0);
+                    table.retain_in(post_prefix(*post).as_slice()..end.as_slice(), |_, _| false).map_err(backend)?;
+                    for c in chunks {
+                        table.insert(point_key(*post, c.chunk).as_slice(), encode(c).as_slice()).map_err(backend)?;
+                    }
+                }
+            }
+            tx.commit().map_err(backend)?;
+            for (post, chunks) in posts {
+                state.remove_post(post);
+                for c in chunks {
+                    let (dense, scale) = quantize(&c.dense);
+                    state.insert(Point { post, chunk: c.chunk, dense, scale, sparse: c.sparse, payload: c.payload });
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
 fn check_open(state: &State) -> Result<&CollectionInfo, IndexError> {
     state.info.as_ref().ok_or(IndexError::NotOpen)
 }

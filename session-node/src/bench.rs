@@ -1,0 +1,174 @@
+//! `siftgram bench`: ingest throughput (keyword-only and with the embedder) and hybrid query
+//! latency at several index sizes, with the process's memory. Figures, not pass/fail.
+
+use siftgram_core::clock::ManualClock;
+use siftgram_core::indexing::Indexer;
+use siftgram_core::messages::PostMessage;
+use siftgram_core::model::{Channel, ChannelId, Language, MediaKind, Post, PostKey, TierCatalog};
+use siftgram_core::ports::{ChunkPayload, EmbedError, EmbedKind, Embedder, IndexFilter, IndexQuery, IndexedChunk, SearchIndex, TableStore};
+use siftgram_core::repo::Repository;
+use siftgram_core::{Clock, SystemClock, Timestamp};
+use siftgram_embedded::{EmbeddedDb, EmbeddedTableStore};
+use siftgram_search::{Analyzer, EmbeddedIndex, KeywordTagger};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const WORDS: &[&str] = &[
+    "курс", "доллар", "рубль", "ставка", "банк", "инфляция", "нефть", "биржа", "акции", "облигации", "бюджет", "налог", "выборы",
+    "президент", "правительство", "закон", "суд", "погода", "снег", "метро", "город", "парк", "концерт", "театр", "выставка",
+    "матч", "футбол", "хоккей", "победа", "турнир", "сборная", "тренер", "рецепт", "суп", "хлеб", "кофе", "ресторан", "рынок",
+    "школа", "университет", "наука", "космос", "ракета", "спутник", "телефон", "компьютер", "программа", "данные", "сеть",
+    "rust", "python", "linux", "kernel", "release", "compiler", "database", "cloud", "model", "training", "chip", "startup",
+    "funding", "security", "vulnerability", "patch", "update", "browser", "mobile", "network", "storage", "latency", "benchmark",
+];
+
+/// A deterministic pseudo-random stream (the figures must be comparable between runs).
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+    fn unit(&mut self) -> f32 {
+        (self.next() % 20_000) as f32 / 10_000.0 - 1.0
+    }
+    fn text(&mut self, words: usize) -> String {
+        (0..words).map(|_| WORDS[self.next() as usize % WORDS.len()]).collect::<Vec<_>>().join(" ")
+    }
+    fn vector(&mut self, dim: usize) -> Vec<f32> {
+        let v: Vec<f32> = (0..dim).map(|_| self.unit()).collect();
+        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
+        v.into_iter().map(|x| x / n).collect()
+    }
+}
+
+/// Keyword-only indexing: no dense vectors at all.
+struct NoDense;
+#[async_trait::async_trait]
+impl Embedder for NoDense {
+    fn model(&self) -> &str {
+        "keyword-only"
+    }
+    fn dimension(&self) -> usize {
+        0
+    }
+    async fn embed(&self, texts: &[String], _: EmbedKind) -> Result<Vec<Vec<f32>>, EmbedError> {
+        Ok(vec![Vec::new(); texts.len()])
+    }
+}
+
+fn memory() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| status.lines().find(|l| l.starts_with(name)).and_then(|l| l.split_whitespace().nth(1)).and_then(|kb| kb.parse::<u64>().ok()).unwrap_or(0);
+    format!("RSS {} MiB (peak {} MiB)", field("VmRSS:") / 1024, field("VmHWM:") / 1024)
+}
+
+fn percentiles(mut samples: Vec<Duration>) -> String {
+    samples.sort();
+    let at = |p: f64| samples[((samples.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0;
+    format!("p50 {:.2} ms  p95 {:.2} ms  p99 {:.2} ms", at(0.50), at(0.95), at(0.99))
+}
+
+async fn ingest(embedder: Arc<dyn Embedder>, posts: usize, dir: &Path, seed: u64) -> Result<f64, String> {
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    let clock = Arc::new(ManualClock::starting_at(SystemClock.now()));
+    let db = EmbeddedDb::open_dir(&dir.join("store")).map_err(|e| err(&e))?;
+    let store: Arc<dyn TableStore> = Arc::new(EmbeddedTableStore::new(db, clock.clone()));
+    let repo = Repository::new(store, clock.clone(), TierCatalog::default());
+    let index = EmbeddedIndex::open_dir(&dir.join("index")).map_err(|e| err(&e))?;
+    let indexer = Indexer {
+        repo: repo.clone(),
+        index: Arc::new(index.clone()),
+        embedder,
+        keywords: Arc::new(Analyzer::default()),
+        tagger: None,
+        fallback_tagger: Arc::new(KeywordTagger::default()),
+        events: None,
+    };
+    index.open_collection(&indexer.collection()).await.map_err(|e| err(&e))?;
+    let channel = ChannelId::new(1).expect("id");
+    repo.save_channel(&Channel::new(channel, None, "bench").map_err(|e| err(&e))?).await.map_err(|e| err(&e))?;
+    let mut rng = Lcg(seed);
+    let started = Instant::now();
+    for id in 1..=posts as i64 {
+        let words = 20 + rng.next() as usize % 40;
+        let post = Post::new(PostKey::new(channel, id).map_err(|e| err(&e))?, None, &rng.text(words), clock.now(), MediaKind::None).map_err(|e| err(&e))?;
+        indexer.apply(PostMessage::Publish { post }).await.map_err(|e| err(&e))?;
+    }
+    Ok(posts as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Hybrid search latency over `size` posts in 100 channels (dense vectors are random: the search
+/// does the same work whatever the numbers are).
+async fn query_latency(size: usize, queries: usize, dir: &Path) -> Result<(String, String), String> {
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    const DIM: usize = 384;
+    const CHANNELS: i64 = 100;
+    let index = EmbeddedIndex::open_dir(dir).map_err(|e| err(&e))?;
+    index.open_collection(&siftgram_core::ports::CollectionInfo { model: "bench".into(), dimension: DIM }).await.map_err(|e| err(&e))?;
+    let analyzer = Analyzer::default();
+    let mut rng = Lcg(size as u64);
+    let mut batch = Vec::new();
+    for n in 0..size as i64 {
+        let channel = ChannelId::new(n % CHANNELS + 1).expect("id");
+        let post = PostKey::new(channel, n / CHANNELS + 1).map_err(|e| err(&e))?;
+        let text = rng.text(30);
+        let payload = ChunkPayload { date: Timestamp(1_790_000_000 + n * 60), tags: Vec::new(), language: Language::Ru };
+        batch.push((post, vec![IndexedChunk { post, chunk: 0, dense: rng.vector(DIM), sparse: analyzer.document(&text), payload }]));
+        if batch.len() == 5000 {
+            index.upsert_many(std::mem::take(&mut batch)).await.map_err(|e| err(&e))?;
+        }
+    }
+    index.upsert_many(batch).await.map_err(|e| err(&e))?;
+    let mut run = |channels: i64| {
+        let filter = IndexFilter { channels: (1..=channels).map(|c| ChannelId::new(c).expect("id")).collect(), ..IndexFilter::default() };
+        (0..queries).map(|_| IndexQuery { dense: rng.vector(DIM), sparse: analyzer.query(&rng.text(3)), filter: filter.clone(), limit: 10 }).collect::<Vec<_>>()
+    };
+    let (all, five) = (run(CHANNELS), run(5));
+    let mut results = Vec::new();
+    for qs in [all, five] {
+        let mut samples = Vec::with_capacity(qs.len());
+        for q in &qs {
+            let t = Instant::now();
+            index.search(q).await.map_err(|e| err(&e))?;
+            samples.push(t.elapsed());
+        }
+        results.push(percentiles(samples));
+    }
+    Ok((results.remove(0), results.remove(0)))
+}
+
+pub async fn run_bench(sizes: &[usize], keyword_posts: usize, embedder: Option<Arc<dyn Embedder>>, embed_sample: usize, work_dir: &Path) -> Result<(), String> {
+    println!("siftgram bench — embedded index, {} CPUs", std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let rate = ingest(Arc::new(NoDense), keyword_posts, &work_dir.join("ingest-keyword"), 1).await?;
+    println!("ingest, keyword-only (store + tags + index, one commit per post): {rate:.0} posts/s over {keyword_posts} posts");
+    if let Some(embedder) = &embedder {
+        let rate = ingest(embedder.clone(), embed_sample, &work_dir.join("ingest-dense"), 2).await?;
+        println!("ingest, with {} ({}-d): {rate:.1} posts/s over {embed_sample} posts", embedder.model(), embedder.dimension());
+        let mut samples = Vec::new();
+        let mut rng = Lcg(3);
+        for _ in 0..20 {
+            let q = rng.text(6);
+            let t = Instant::now();
+            embedder.embed(&[q], EmbedKind::Query).await.map_err(|e| e.to_string())?;
+            samples.push(t.elapsed());
+        }
+        println!("query embedding: {}", percentiles(samples));
+    }
+    for &size in sizes {
+        let (all, five) = query_latency(size, 200, &work_dir.join(format!("query-{size}"))).await?;
+        println!("hybrid search over {size} posts — all 100 channels: {all}; 5 channels: {five}; {}", memory());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_bench_runs_end_to_end_on_small_sizes() {
+        let dir = tempfile::tempdir().unwrap();
+        super::run_bench(&[300], 50, None, 0, dir.path()).await.expect("bench runs");
+        assert!(super::memory().starts_with("RSS "));
+    }
+}

@@ -1,0 +1,97 @@
+//! The indexer Lambda: an SQS batch from the posts queue → `Indexer::apply` per message; failed
+//! messages are reported by id (partial batch failure) so only they are retried and, after the
+//! queue's receive limit, dead-lettered. `build` runs once per cold start; `handle` per batch.
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use siftgram_aws::{DynamoTableStore, SqsQueue};
+use siftgram_core::indexing::{CachedEmbedder, Indexer};
+use siftgram_core::messages::PostMessage;
+use siftgram_core::model::TierCatalog;
+use siftgram_core::ports::{Embedder, SearchIndex};
+use siftgram_core::repo::Repository;
+use siftgram_core::schema::queue_spec;
+use siftgram_core::{Clock, SystemClock};
+use siftgram_models::EmbedderConfig;
+use siftgram_search::{Analyzer, KeywordTagger};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BuildError(String);
+
+fn build_err(e: impl std::fmt::Display) -> BuildError {
+    BuildError(e.to_string())
+}
+
+/// This function's configuration, from the environment.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub table: String,
+    pub resource_prefix: String,
+    pub embedder: EmbedderConfig,
+    /// Qdrant gRPC URL, API key and collection.
+    pub qdrant_url: Option<String>,
+    pub qdrant_api_key: Option<String>,
+    pub collection: String,
+}
+
+impl Config {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, BuildError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        Ok(Config {
+            table: get("SIFTGRAM_TABLE").unwrap_or_else(|| "siftgram".into()),
+            resource_prefix: get("SIFTGRAM_RESOURCE_PREFIX").unwrap_or_else(|| "siftgram-".into()),
+            embedder: EmbedderConfig::from_lookup(&lookup).map_err(|(name, why)| BuildError(format!("{name}: {why}")))?,
+            qdrant_url: get("SIFTGRAM_QDRANT_URL"),
+            qdrant_api_key: get("SIFTGRAM_QDRANT_API_KEY"),
+            collection: get("SIFTGRAM_QDRANT_COLLECTION").unwrap_or_else(|| "siftgram_posts".into()),
+        })
+    }
+}
+
+/// The indexer over DynamoDB, the events queue, the configured embedder and `index`.
+pub async fn build_with(config: &Config, sdk: &aws_config::SdkConfig, index: Arc<dyn SearchIndex>) -> Result<Indexer, BuildError> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = Arc::new(DynamoTableStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table, clock.clone()));
+    let repo = Repository::new(store, clock, TierCatalog::default());
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let events = SqsQueue::open(&sqs, &config.resource_prefix, queue_spec("events").map_err(build_err)?).await.map_err(build_err)?;
+    let embedder: Arc<dyn Embedder> = Arc::new(CachedEmbedder::new(config.embedder.build().await.map_err(build_err)?, repo.clone()));
+    let indexer = Indexer {
+        repo,
+        index,
+        embedder,
+        keywords: Arc::new(Analyzer::default()),
+        tagger: None,
+        fallback_tagger: Arc::new(KeywordTagger::default()),
+        events: Some(Arc::new(events)),
+    };
+    indexer.index.open_collection(&indexer.collection()).await.map_err(build_err)?;
+    Ok(indexer)
+}
+
+/// The indexer on Qdrant, as deployed.
+pub async fn build(config: &Config, sdk: &aws_config::SdkConfig) -> Result<Indexer, BuildError> {
+    let url = config.qdrant_url.as_deref().ok_or_else(|| BuildError("SIFTGRAM_QDRANT_URL is required".into()))?;
+    let index = siftgram_qdrant::QdrantIndex::connect(url, config.qdrant_api_key.clone(), &config.collection).map_err(build_err)?;
+    build_with(config, sdk, Arc::new(index)).await
+}
+
+/// One SQS batch. Every message is tried; the ones that failed are returned for retry.
+pub async fn handle(indexer: &Indexer, event: SqsEvent) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for record in event.records {
+        let id = record.message_id.clone().unwrap_or_default();
+        let outcome = match serde_json::from_str::<PostMessage>(record.body.as_deref().unwrap_or("")) {
+            Ok(message) => indexer.apply(message).await.map(|_| ()).map_err(|e| e.to_string()),
+            Err(e) => Err(format!("malformed posts-queue message: {e}")),
+        };
+        if let Err(error) = outcome {
+            tracing::error!(message_id = %id, %error, "post not indexed; it will be retried");
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            response.batch_item_failures.push(failure);
+        }
+    }
+    response
+}

@@ -23,6 +23,21 @@ const WORDS: &[&str] = &[
     "funding", "security", "vulnerability", "patch", "update", "browser", "mobile", "network", "storage", "latency", "benchmark",
 ];
 
+const SYLLABLES: &[&str] = &["ка", "ро", "ми", "ла", "ст", "ен", "то", "ва", "ри", "но", "пе", "су", "ди", "мо", "ба", "ze", "tor", "lin", "ex", "ar"];
+
+/// A vocabulary of the real words above plus syllable words, most frequent first.
+fn vocabulary() -> Vec<String> {
+    let mut v: Vec<String> = WORDS.iter().map(|w| w.to_string()).collect();
+    for a in SYLLABLES {
+        for b in SYLLABLES {
+            for c in SYLLABLES.iter().take(10) {
+                v.push(format!("{a}{b}{c}"));
+            }
+        }
+    }
+    v
+}
+
 /// A deterministic pseudo-random stream (the figures must be comparable between runs).
 struct Lcg(u64);
 impl Lcg {
@@ -33,8 +48,19 @@ impl Lcg {
     fn unit(&mut self) -> f32 {
         (self.next() % 20_000) as f32 / 10_000.0 - 1.0
     }
+    /// Words drawn log-uniformly over the vocabulary (a Zipf-like spread: a few words are
+    /// everywhere, most are rare — as in real posts).
     fn text(&mut self, words: usize) -> String {
-        (0..words).map(|_| WORDS[self.next() as usize % WORDS.len()]).collect::<Vec<_>>().join(" ")
+        thread_local!(static VOCAB: Vec<String> = vocabulary());
+        VOCAB.with(|v| {
+            (0..words)
+                .map(|_| {
+                    let u = (self.next() % 1_000_000) as f64 / 1_000_000.0;
+                    v[((v.len() as f64).powf(u) as usize).saturating_sub(1).min(v.len() - 1)].clone()
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
     }
     fn vector(&mut self, dim: usize) -> Vec<f32> {
         let v: Vec<f32> = (0..dim).map(|_| self.unit()).collect();

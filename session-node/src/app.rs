@@ -46,6 +46,12 @@ impl App {
         let backend = Backend::connect(&config).await?;
         let report = migrate::run(&backend, &config).await?;
         tracing::info!(backend = backend.kind.as_str(), schema_version = report.schema_version, "storage ready");
+        // Built before any task starts, so a refusal (e.g. an index of another model) leaves
+        // nothing running that holds the database.
+        let search = match backend.embedded {
+            Some(_) => Some(crate::search::SearchServices::build(&backend, &config).await.map_err(StartError::Search)?),
+            None => None,
+        };
         let ops_token: Arc<str> = match &config.ops_token {
             Some(token) => token.as_str().into(),
             None => load_or_create_token(&config.data_dir)?.into(),
@@ -75,14 +81,9 @@ impl App {
             }));
         }
 
-        let search = match backend.embedded {
-            Some(_) => {
-                let search = crate::search::SearchServices::build(&backend, &config.data_dir, &config.embedder).await.map_err(StartError::Search)?;
-                tasks.extend(crate::search::spawn(backend.clone(), search.clone(), shutdown_rx.clone()));
-                Some(search)
-            }
-            None => None,
-        };
+        if let Some(search) = &search {
+            tasks.extend(crate::search::spawn(backend.clone(), search.clone(), shutdown_rx.clone()));
+        }
 
         if let Some(bot) = config.bot.clone() {
             tasks.push(crate::bot::spawn_polling(backend.clone(), bot, shutdown_rx.clone()));

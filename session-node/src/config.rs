@@ -32,6 +32,8 @@ pub struct Config {
     pub bot: Option<BotConfig>,
     /// The embedding model for indexing and questions.
     pub embedder: EmbedderConfig,
+    /// The tagging model (OpenAI-compatible); None = keyword tags.
+    pub tagger: Option<siftgram_models::OpenAiEndpoint>,
 }
 
 impl std::fmt::Debug for Config {
@@ -90,6 +92,7 @@ impl Config {
             tiers,
             bot,
             embedder,
+            tagger: siftgram_models::tagger_from_lookup(&lookup),
         })
     }
 }

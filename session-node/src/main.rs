@@ -42,6 +42,8 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         embed_sample: usize,
     },
+    /// Rebuild the search index with the configured embedding model (after changing models).
+    Reindex,
     /// Telegram bot administration.
     Bot {
         #[command(subcommand)]
@@ -94,6 +96,15 @@ async fn main() -> anyhow::Result<()> {
             let embedder = config.embedder.build().await.context("embedding model")?;
             let work = tempfile::tempdir().context("a scratch directory")?;
             siftgram_session_node::bench::run_bench(&sizes, 2000, Some(embedder), embed_sample, work.path()).await.map_err(anyhow::Error::msg)?;
+        }
+        Command::Reindex => {
+            let backend = Backend::connect(&config).await.context("connecting to storage")?;
+            migrate::run(&backend, &config).await?;
+            let posts = siftgram_session_node::search::reindex(&backend, &config).await.map_err(anyhow::Error::msg)?;
+            println!("reindexed {posts} posts with {}", match &config.embedder {
+                siftgram_models::EmbedderConfig::Local { .. } => "the local model".to_owned(),
+                siftgram_models::EmbedderConfig::OpenAi { endpoint, .. } => endpoint.model.clone(),
+            });
         }
         Command::Bot { command: BotCommand::Setup { webhook_url } } => {
             let bot = config.bot.as_ref().context("TELEGRAM_BOT_TOKEN is not set")?;

@@ -9,9 +9,9 @@ use siftgram_core::ports::{Embedder, SearchIndex};
 use siftgram_core::retention::apply_retention;
 use siftgram_core::retrieval::Retriever;
 use siftgram_core::schema::queue_spec;
-use siftgram_models::EmbedderConfig;
+use crate::config::Config;
+use siftgram_models::OpenAiTagger;
 use siftgram_search::{Analyzer, EmbeddedIndex, KeywordTagger};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -27,7 +27,15 @@ pub struct SearchServices {
 
 impl SearchServices {
     /// Opens the index in `<data dir>/index` and checks it was built with this embedder.
-    pub async fn build(backend: &Backend, data_dir: &Path, embedder: &EmbedderConfig) -> Result<SearchServices, String> {
+    pub async fn build(backend: &Backend, config: &Config) -> Result<SearchServices, String> {
+        let search = SearchServices::assemble(backend, config).await?;
+        search.index.open_collection(&search.indexer.collection()).await.map_err(|e| e.to_string())?;
+        Ok(search)
+    }
+
+    /// Everything but the collection check (which `reindex` replaces with a rebuild).
+    async fn assemble(backend: &Backend, config: &Config) -> Result<SearchServices, String> {
+        let (data_dir, embedder) = (&config.data_dir, &config.embedder);
         let index = EmbeddedIndex::open_dir(&data_dir.join("index")).map_err(|e| e.to_string())?;
         let model = embedder.build().await.map_err(|e| e.to_string())?;
         let embedder: Arc<dyn Embedder> = Arc::new(CachedEmbedder::new(model, backend.repo.clone()));
@@ -38,14 +46,36 @@ impl SearchServices {
             index: Arc::new(index.clone()),
             embedder: embedder.clone(),
             keywords: keywords.clone(),
-            tagger: None,
+            tagger: config.tagger.clone().map(|e| Arc::new(OpenAiTagger::new(e)) as Arc<dyn siftgram_core::ports::Tagger>),
             fallback_tagger: Arc::new(KeywordTagger::default()),
             events: Some(events),
         };
-        index.open_collection(&indexer.collection()).await.map_err(|e| e.to_string())?;
         let retriever = Retriever { repo: backend.repo.clone(), index: Arc::new(index.clone()), embedder, keywords };
         Ok(SearchServices { index, indexer: Arc::new(indexer), retriever: Arc::new(retriever) })
     }
+}
+
+/// Rebuilds the index with the configured embedder from every stored post; returns how many.
+pub async fn reindex(backend: &Backend, config: &Config) -> Result<u64, String> {
+    let search = SearchServices::assemble(backend, config).await?;
+    search.index.recreate_collection(&search.indexer.collection()).await.map_err(|e| e.to_string())?;
+    let mut done = 0;
+    for channel in backend.repo.list_channels().await.map_err(|e| e.to_string())? {
+        let mut cursor = None;
+        loop {
+            let (posts, next) = backend.repo.channel_posts_oldest_first(channel.id, 100, cursor).await.map_err(|e| e.to_string())?;
+            for post in posts {
+                search.indexer.reindex(post).await.map_err(|e| e.to_string())?;
+                done += 1;
+            }
+            cursor = next;
+            if cursor.is_none() {
+                break;
+            }
+        }
+    }
+    tracing::info!(posts = done, model = %search.indexer.collection().model, "index rebuilt");
+    Ok(done)
 }
 
 /// The indexer loop over the posts queue and the daily retention pass, both supervised.

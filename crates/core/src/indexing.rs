@@ -102,7 +102,7 @@ impl Indexer {
 
     pub async fn apply(&self, message: PostMessage) -> Result<IndexOutcome, IndexingError> {
         match message {
-            PostMessage::Publish { post } => self.publish(post).await,
+            PostMessage::Publish { post } => self.publish(post, false).await,
             PostMessage::Delete { key } => {
                 self.index.delete_post(key).await?;
                 self.repo.delete_post(key).await?;
@@ -125,11 +125,17 @@ impl Indexer {
         self.fallback_tagger.tags(text).await.unwrap_or_default()
     }
 
-    async fn publish(&self, mut post: Post) -> Result<IndexOutcome, IndexingError> {
+    /// Indexes a stored post again whatever its state (the `reindex` command, after the
+    /// embedding model changed); its tags are kept.
+    pub async fn reindex(&self, post: Post) -> Result<IndexOutcome, IndexingError> {
+        self.publish(post, true).await
+    }
+
+    async fn publish(&self, mut post: Post, force: bool) -> Result<IndexOutcome, IndexingError> {
         let channel = self.repo.get_channel(post.key.channel_id).await?.ok_or(IndexingError::UnknownChannel(post.key))?;
         let stored = self.repo.get_post(post.key).await?;
         let same = stored.as_ref().is_some_and(|s| s.same_content(&post));
-        if let Some(s) = stored.as_ref().filter(|s| same && s.indexed) {
+        if let Some(s) = stored.as_ref().filter(|s| same && s.indexed && !force) {
             tracing::debug!(post = %s.key, "already indexed; nothing to do");
             return Ok(IndexOutcome::Unchanged);
         }

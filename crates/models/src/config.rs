@@ -14,6 +14,13 @@ pub enum EmbedderConfig {
     OpenAi { endpoint: OpenAiEndpoint, dimension: usize },
 }
 
+/// The tagging model, if one is configured: `SIFTGRAM_TAG_URL` and `SIFTGRAM_TAG_MODEL`
+/// (optional `SIFTGRAM_TAG_API_KEY`). Without it posts get keyword tags.
+pub fn tagger_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Option<OpenAiEndpoint> {
+    let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    Some(OpenAiEndpoint { base_url: get("SIFTGRAM_TAG_URL")?, api_key: get("SIFTGRAM_TAG_API_KEY"), model: get("SIFTGRAM_TAG_MODEL")?, timeout: Duration::from_secs(30) })
+}
+
 impl EmbedderConfig {
     /// `SIFTGRAM_EMBEDDER` = `local` (default) | `openai`; for openai: `SIFTGRAM_EMBED_URL`,
     /// `SIFTGRAM_EMBED_MODEL`, `SIFTGRAM_EMBED_DIMENSION`, optional `SIFTGRAM_EMBED_API_KEY`;

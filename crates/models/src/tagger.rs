@@ -80,7 +80,7 @@ mod tests {
 
     #[test]
     fn only_a_json_array_of_three_to_seven_short_tags_is_accepted() {
-        assert_eq!(parse_tags(r#"["Экономика", "ставка ЦБ", "#инфляция"]"#).unwrap(), ["экономика", "ставка цб", "инфляция"]);
+        assert_eq!(parse_tags(r##"["Экономика", "ставка ЦБ", "#инфляция"]"##).unwrap(), ["экономика", "ставка цб", "инфляция"]);
         assert_eq!(parse_tags("```json\n[\"a\", \"b\", \"c\"]\n```").unwrap(), ["a", "b", "c"]);
         assert!(parse_tags("Sure! Here are tags: economy, rates").is_err());
         assert!(parse_tags(r#"["one", "two"]"#).is_err());

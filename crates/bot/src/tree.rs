@@ -34,8 +34,8 @@ pub fn tree() -> UpdateHandler<BotError> {
         .branch(case![Command::RemoveChannel(arg)].endpoint(channels::remove_channel))
         .branch(case![Command::Ask(question)].endpoint(requests::ask))
         .branch(case![Command::Search(query)].endpoint(requests::search))
-        .branch(case![Command::Recommend(hint)].endpoint(|services, caller| requests::recommend(services, caller)))
-        .branch(case![Command::Digest(args)].endpoint(|services, caller| requests::digest(services, caller)));
+        .branch(case![Command::Recommend(hint)].endpoint(requests::recommend))
+        .branch(case![Command::Digest(args)].endpoint(requests::digest));
 
     let commands = dptree::entry()
         .filter_command::<Command>()

@@ -103,23 +103,23 @@ impl FakeOpenAi {
 }
 
 /// Records the request; Err is the response to give instead of an answer.
-fn intake(shared: &Shared, path: &str, headers: &HeaderMap, body: &str) -> Result<Value, Response> {
+fn intake(shared: &Shared, path: &str, headers: &HeaderMap, body: &str) -> Result<Value, Box<Response>> {
     let authorized = headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(&format!("Bearer {}", shared.api_key));
     let parsed: Value = serde_json::from_str(body).unwrap_or(Value::Null);
     let mut inner = shared.inner.lock().expect("lock");
     inner.requests.push(Recorded { path: path.to_owned(), body: parsed.clone() });
     if !authorized {
-        return Err((StatusCode::UNAUTHORIZED, axum::Json(json!({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}}))).into_response());
+        return Err(Box::new((StatusCode::UNAUTHORIZED, axum::Json(json!({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}}))).into_response()));
     }
     if let Some(f) = inner.failures.pop_front() {
         let mut response = (StatusCode::from_u16(f.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), axum::Json(json!({"error": {"message": "injected failure"}}))).into_response();
         if let Some(secs) = f.retry_after {
             response.headers_mut().insert("retry-after", secs.to_string().parse().expect("digits"));
         }
-        return Err(response);
+        return Err(Box::new(response));
     }
     if parsed.is_null() {
-        return Err((StatusCode::BAD_REQUEST, axum::Json(json!({"error": {"message": "body is not JSON"}}))).into_response());
+        return Err(Box::new((StatusCode::BAD_REQUEST, axum::Json(json!({"error": {"message": "body is not JSON"}}))).into_response()));
     }
     Ok(parsed)
 }
@@ -127,7 +127,7 @@ fn intake(shared: &Shared, path: &str, headers: &HeaderMap, body: &str) -> Resul
 async fn embeddings(State(shared): State<Shared>, headers: HeaderMap, body: String) -> Response {
     let request = match intake(&shared, "/v1/embeddings", &headers, &body) {
         Ok(r) => r,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let inputs: Vec<String> = match &request["input"] {
         Value::String(s) => vec![s.clone()],
@@ -140,7 +140,7 @@ async fn embeddings(State(shared): State<Shared>, headers: HeaderMap, body: Stri
 
 async fn chat(State(shared): State<Shared>, headers: HeaderMap, body: String) -> Response {
     if let Err(response) = intake(&shared, "/v1/chat/completions", &headers, &body) {
-        return response;
+        return *response;
     }
     let content = shared.inner.lock().expect("lock").chat_answers.pop_front().unwrap_or_default();
     axum::Json(json!({

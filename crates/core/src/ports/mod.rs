@@ -1,5 +1,6 @@
 //! Ports: what the domain needs from the outside world, as small async traits.
 
+pub mod chat;
 pub mod embedder;
 pub mod index;
 pub mod queue;
@@ -14,3 +15,4 @@ pub use index::{
     ChunkPayload, CollectionInfo, IndexError, IndexFilter, IndexHit, IndexQuery, IndexedChunk, KeywordEncoder, SearchIndex,
     SparseVector,
 };
+pub use chat::{ChatAnswer, ChatError, ChatMessage, ChatModel};

@@ -4,6 +4,7 @@
 //! This crate performs no I/O itself and depends on no AWS, HTTP or database crate; a test in
 //! `tests/` checks that with `cargo tree`.
 
+pub mod answer;
 pub mod clock;
 pub mod consume;
 pub mod export;

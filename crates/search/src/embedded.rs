@@ -168,13 +168,8 @@ impl State {
         let want = (q.limit * CANDIDATES_PER_RESULT).max(MIN_CANDIDATES);
         let channels: HashSet<ChannelId> = q.filter.channels.iter().copied().collect();
         // Channel membership is checked by set; date and tags per point.
-        let rest = |p: &ChunkPayload| {
-            q.filter.since.is_none_or(|s| p.date >= s)
-                && q.filter.until.is_none_or(|u| p.date < u)
-                && (q.filter.tags.is_empty() || p.tags.iter().any(|t| q.filter.tags.contains(t)))
-        };
         let candidate = |slot: u32| -> Option<&Point> {
-            self.slots[slot as usize].as_ref().filter(|p| channels.contains(&p.post.channel_id) && rest(&p.payload))
+            self.slots[slot as usize].as_ref().filter(|p| channels.contains(&p.post.channel_id) && q.filter.admits(&p.payload))
         };
         // The query is quantized like the points, so the dot product is integer arithmetic.
         let (query, query_scale) = quantize(&q.dense);
@@ -183,15 +178,15 @@ impl State {
         let followed: usize = channels.iter().map(|c| self.by_channel.get(c).map_or(0, HashSet::len)).sum();
         if followed * 2 > self.live {
             // Most of the index is allowed: one pass in slot order is kinder to the caches.
-            for (slot, p) in self.slots.iter().enumerate() {
-                if let Some(p) = p.as_ref().filter(|p| channels.contains(&p.post.channel_id) && rest(&p.payload)) {
-                    score(slot as u32, p);
+            for slot in 0..self.slots.len() as u32 {
+                if let Some(p) = candidate(slot) {
+                    score(slot, p);
                 }
             }
         } else {
             for channel in &channels {
                 for &slot in self.by_channel.get(channel).into_iter().flatten() {
-                    if let Some(p) = self.slots[slot as usize].as_ref().filter(|p| rest(&p.payload)) {
+                    if let Some(p) = self.slots[slot as usize].as_ref().filter(|p| q.filter.admits(&p.payload)) {
                         score(slot, p);
                     }
                 }
@@ -263,14 +258,21 @@ impl EmbeddedIndex {
 }
 
 impl EmbeddedIndex {
-    /// Replaces the chunks of many posts in one transaction (bulk loads and reindexing; one
-    /// fsync instead of one per post).
+    /// Replaces the chunks of many posts in one transaction (one fsync for all of them); the
+    /// single-post `upsert_post` and `delete_post` go through here too.
     pub async fn upsert_many(&self, posts: Vec<(PostKey, Vec<IndexedChunk>)>) -> Result<(), IndexError> {
         self.blocking(move |inner| {
             let mut state = inner.state.write().map_err(backend)?;
             let dimension = check_open(&state)?.dimension;
-            if let Some(c) = posts.iter().flat_map(|(_, c)| c).find(|c| c.dense.len() != dimension) {
-                return Err(IndexError::Dimension { expected: dimension, got: c.dense.len() });
+            for (post, chunks) in &posts {
+                for c in chunks {
+                    if c.post != *post {
+                        return Err(IndexError::Invalid(format!("chunk of {} upserted as {post}", c.post)));
+                    }
+                    if c.dense.len() != dimension {
+                        return Err(IndexError::Dimension { expected: dimension, got: c.dense.len() });
+                    }
+                }
             }
             let tx = inner.db.begin_write().map_err(backend)?;
             {
@@ -348,37 +350,7 @@ impl SearchIndex for EmbeddedIndex {
     }
 
     async fn upsert_post(&self, post: PostKey, chunks: Vec<IndexedChunk>) -> Result<(), IndexError> {
-        self.blocking(move |inner| {
-            let mut state = inner.state.write().map_err(backend)?;
-            let dimension = check_open(&state)?.dimension;
-            for c in &chunks {
-                if c.post != post {
-                    return Err(IndexError::Invalid(format!("chunk of {} upserted as {post}", c.post)));
-                }
-                if c.dense.len() != dimension {
-                    return Err(IndexError::Dimension { expected: dimension, got: c.dense.len() });
-                }
-            }
-            let tx = inner.db.begin_write().map_err(backend)?;
-            {
-                let mut table = tx.open_table(POINTS).map_err(backend)?;
-                let prefix = post_prefix(post);
-                let mut end = point_key(post, u32::MAX).to_vec();
-                end.push(0);
-                table.retain_in(prefix.as_slice()..end.as_slice(), |_, _| false).map_err(backend)?;
-                for c in &chunks {
-                    table.insert(point_key(post, c.chunk).as_slice(), encode(c).as_slice()).map_err(backend)?;
-                }
-            }
-            tx.commit().map_err(backend)?;
-            state.remove_post(post);
-            for c in chunks {
-                let (dense, scale) = quantize(&c.dense);
-                state.insert(Point { post, chunk: c.chunk, dense, scale, sparse: c.sparse, payload: c.payload });
-            }
-            Ok(())
-        })
-        .await
+        self.upsert_many(vec![(post, chunks)]).await
     }
 
     async fn delete_post(&self, post: PostKey) -> Result<(), IndexError> {

@@ -66,9 +66,10 @@ pub struct IndexFilter {
 }
 
 impl IndexFilter {
-    pub fn matches(&self, post: &PostKey, payload: &ChunkPayload) -> bool {
-        self.channels.contains(&post.channel_id)
-            && self.since.is_none_or(|s| payload.date >= s)
+    /// The date and tag conditions (channel membership is checked by the index, which keeps
+    /// points per channel).
+    pub fn admits(&self, payload: &ChunkPayload) -> bool {
+        self.since.is_none_or(|s| payload.date >= s)
             && self.until.is_none_or(|u| payload.date < u)
             && (self.tags.is_empty() || payload.tags.iter().any(|t| self.tags.contains(t)))
     }

@@ -185,16 +185,21 @@ fn send_message(state: &mut State, p: &Value) -> Reply {
     Ok(out)
 }
 
-fn edit_message_text(state: &mut State, p: &Value) -> Reply {
-    let (chat, id) = (chat_id(p)?, message_id(p)?);
-    let text = visible(p)?;
-    let markup = p.get("reply_markup").filter(|m| !m.is_null()).cloned();
-    let m = state
+/// One of the bot's own messages (the only ones a bot may edit).
+fn bot_message_mut(state: &mut State, chat: i64, id: i32) -> Result<&mut SentMessage, (u16, String, Option<Value>)> {
+    state
         .chats
         .get_mut(&chat)
         .and_then(|c| c.messages.get_mut(&id))
         .filter(|m| m.from_bot)
-        .ok_or_else(|| bad("Bad Request: message to edit not found"))?;
+        .ok_or_else(|| bad("Bad Request: message to edit not found"))
+}
+
+fn edit_message_text(state: &mut State, p: &Value) -> Reply {
+    let (chat, id) = (chat_id(p)?, message_id(p)?);
+    let text = visible(p)?;
+    let markup = p.get("reply_markup").filter(|m| !m.is_null()).cloned();
+    let m = bot_message_mut(state, chat, id)?;
     if m.text == text && m.reply_markup == markup {
         return Err(bad(NOT_MODIFIED));
     }
@@ -207,12 +212,7 @@ fn edit_message_text(state: &mut State, p: &Value) -> Reply {
 fn edit_reply_markup(state: &mut State, p: &Value) -> Reply {
     let (chat, id) = (chat_id(p)?, message_id(p)?);
     let markup = p.get("reply_markup").filter(|m| !m.is_null()).cloned();
-    let m = state
-        .chats
-        .get_mut(&chat)
-        .and_then(|c| c.messages.get_mut(&id))
-        .filter(|m| m.from_bot)
-        .ok_or_else(|| bad("Bad Request: message to edit not found"))?;
+    let m = bot_message_mut(state, chat, id)?;
     if m.reply_markup == markup {
         return Err(bad(NOT_MODIFIED));
     }

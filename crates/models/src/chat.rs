@@ -19,8 +19,7 @@ pub struct OpenAiChat {
 
 impl OpenAiChat {
     pub fn new(endpoint: OpenAiEndpoint) -> OpenAiChat {
-        crate::install_tls_provider();
-        let http = reqwest::Client::builder().timeout(endpoint.timeout).build().expect("HTTP client");
+        let http = endpoint.http_client();
         OpenAiChat { http, endpoint, attempts: 2 }
     }
 }

@@ -22,6 +22,14 @@ impl std::fmt::Debug for OpenAiEndpoint {
     }
 }
 
+impl OpenAiEndpoint {
+    /// An HTTP client for this endpoint (ring TLS, the endpoint's timeout).
+    pub(crate) fn http_client(&self) -> reqwest::Client {
+        crate::install_tls_provider();
+        reqwest::Client::builder().timeout(self.timeout).build().expect("HTTP client")
+    }
+}
+
 pub struct OpenAiEmbedder {
     http: reqwest::Client,
     endpoint: OpenAiEndpoint,
@@ -89,8 +97,7 @@ pub(crate) async fn post_json(
 
 impl OpenAiEmbedder {
     pub fn new(endpoint: OpenAiEndpoint, dimension: usize) -> OpenAiEmbedder {
-        crate::install_tls_provider();
-        let http = reqwest::Client::builder().timeout(endpoint.timeout).build().expect("HTTP client");
+        let http = endpoint.http_client();
         let e5_prefixes = endpoint.model.to_ascii_lowercase().contains("e5");
         OpenAiEmbedder { http, endpoint, dimension, batch_size: 64, max_attempts: 4, e5_prefixes }
     }

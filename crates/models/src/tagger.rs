@@ -21,8 +21,7 @@ pub struct OpenAiTagger {
 
 impl OpenAiTagger {
     pub fn new(endpoint: OpenAiEndpoint) -> OpenAiTagger {
-        crate::install_tls_provider();
-        let http = reqwest::Client::builder().timeout(endpoint.timeout).build().expect("HTTP client");
+        let http = endpoint.http_client();
         OpenAiTagger { http, endpoint, attempts: 2 }
     }
 }

@@ -1,6 +1,6 @@
 use crate::Timestamp;
 use crate::ports::KeywordEncoder;
-use crate::retrieval::RetrievedPost;
+use crate::retrieval::{RetrievedPost, sentences, shared_terms};
 
 /// A numbered source under an answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,10 +32,6 @@ pub struct Answer {
 /// How many posts an extractive answer draws from.
 const MAX_POSTS: usize = 5;
 
-fn sentences(text: &str) -> Vec<&str> {
-    text.split_inclusive(['.', '!', '?', '\n']).map(str::trim).filter(|s| s.chars().any(char::is_alphanumeric)).collect()
-}
-
 /// The `max_sentences` sentences of the top posts that share the most keywords with the
 /// question, in the posts' order, each cited; the best post's opening when nothing overlaps.
 pub fn extractive_answer(question: &str, posts: &[RetrievedPost], keywords: &dyn KeywordEncoder, max_sentences: usize) -> Answer {
@@ -46,8 +42,10 @@ pub fn extractive_answer(question: &str, posts: &[RetrievedPost], keywords: &dyn
     // (post rank, sentence index, overlap)
     let mut scored: Vec<(usize, usize, usize, &str)> = Vec::new();
     for (rank, post) in posts.iter().take(MAX_POSTS).enumerate() {
-        for (i, sentence) in sentences(&post.post.text).into_iter().enumerate() {
-            let overlap = keywords.query(sentence).indices.iter().filter(|t| terms.contains(t)).count();
+        // Quotable sentences only: a line of punctuation or emoji says nothing.
+        let quotable = sentences(&post.post.text).into_iter().filter(|s| s.chars().any(char::is_alphanumeric));
+        for (i, sentence) in quotable.enumerate() {
+            let overlap = shared_terms(sentence, &terms, keywords);
             scored.push((rank, i, overlap, sentence));
         }
     }

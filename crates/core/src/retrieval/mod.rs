@@ -6,5 +6,5 @@ mod retriever;
 mod when;
 
 pub use chunk::{CHUNK_CHARS, CHUNK_OVERLAP, Chunk, chunk_text};
-pub use retriever::{Retrieval, RetrievalError, RetrievalRequest, RetrievedPost, Retriever, snippet};
+pub use retriever::{Retrieval, RetrievalError, RetrievalRequest, RetrievedPost, Retriever, sentences, shared_terms, snippet};
 pub use when::{TimeScoped, TimeWindow, parse_time_window};

@@ -107,11 +107,21 @@ impl Retriever {
     }
 }
 
+/// A text's sentences (split after `.`, `!`, `?` and line breaks), trimmed, empty ones dropped.
+pub fn sentences(text: &str) -> Vec<&str> {
+    text.split_inclusive(['.', '!', '?', '\n']).map(str::trim).filter(|s| !s.is_empty()).collect()
+}
+
+/// How many of `terms` (a question's keyword ids) a piece of text contains.
+pub fn shared_terms(text: &str, terms: &[u32], keywords: &dyn KeywordEncoder) -> usize {
+    keywords.query(text).indices.iter().filter(|t| terms.contains(t)).count()
+}
+
 /// The sentence sharing the most keywords with the question (plus the next while room is left),
 /// else the post's opening; at most `SNIPPET_CHARS` characters.
 pub fn snippet(text: &str, query_terms: &[u32], keywords: &dyn KeywordEncoder) -> String {
-    let sentences: Vec<&str> = text.split_inclusive(['.', '!', '?', '\n']).map(str::trim).filter(|s| !s.is_empty()).collect();
-    let overlap = |s: &str| keywords.query(s).indices.iter().filter(|t| query_terms.contains(t)).count();
+    let sentences = sentences(text);
+    let overlap = |s: &str| shared_terms(s, query_terms, keywords);
     let start = (0..sentences.len()).max_by_key(|i| (overlap(sentences[*i]), std::cmp::Reverse(*i))).unwrap_or(0);
     let mut out = String::new();
     for s in sentences.iter().skip(start) {

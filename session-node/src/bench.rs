@@ -2,14 +2,13 @@
 //! latency at several index sizes, with the process's memory. Figures, not pass/fail.
 
 use siftgram_core::clock::ManualClock;
-use siftgram_core::indexing::Indexer;
 use siftgram_core::messages::PostMessage;
 use siftgram_core::model::{Channel, ChannelId, Language, MediaKind, Post, PostKey, TierCatalog};
 use siftgram_core::ports::{ChunkPayload, EmbedError, EmbedKind, Embedder, IndexFilter, IndexQuery, IndexedChunk, SearchIndex, TableStore};
 use siftgram_core::repo::Repository;
 use siftgram_core::{Clock, SystemClock, Timestamp};
 use siftgram_embedded::{EmbeddedDb, EmbeddedTableStore};
-use siftgram_search::{Analyzer, EmbeddedIndex, KeywordTagger};
+use siftgram_search::{Analyzer, EmbeddedIndex};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -103,15 +102,7 @@ async fn ingest(embedder: Arc<dyn Embedder>, posts: usize, dir: &Path, seed: u64
     let store: Arc<dyn TableStore> = Arc::new(EmbeddedTableStore::new(db, clock.clone()));
     let repo = Repository::new(store, clock.clone(), TierCatalog::default());
     let index = EmbeddedIndex::open_dir(&dir.join("index")).map_err(|e| err(&e))?;
-    let indexer = Indexer {
-        repo: repo.clone(),
-        index: Arc::new(index.clone()),
-        embedder,
-        keywords: Arc::new(Analyzer::default()),
-        tagger: None,
-        fallback_tagger: Arc::new(KeywordTagger::default()),
-        events: None,
-    };
+    let indexer = siftgram_search::indexer(repo.clone(), Arc::new(index.clone()), embedder, None, None);
     index.open_collection(&indexer.collection()).await.map_err(|e| err(&e))?;
     let channel = ChannelId::new(1).expect("id");
     repo.save_channel(&Channel::new(channel, None, "bench").map_err(|e| err(&e))?).await.map_err(|e| err(&e))?;

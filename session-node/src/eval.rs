@@ -3,7 +3,7 @@
 
 use siftgram_core::clock::ManualClock;
 use siftgram_core::export::{RecordedChannel, parse_date, read_desktop_export, read_posts_jsonl};
-use siftgram_core::indexing::{CachedEmbedder, Indexer};
+use siftgram_core::indexing::CachedEmbedder;
 use siftgram_core::messages::PostMessage;
 use siftgram_core::model::{Channel, PostKey, TierCatalog, User, UserId};
 use siftgram_core::ports::{Embedder, SearchIndex, TableStore};
@@ -11,7 +11,7 @@ use siftgram_core::repo::Repository;
 use siftgram_core::retrieval::{RetrievalRequest, Retriever};
 use siftgram_core::{Clock, SystemClock, Timestamp};
 use siftgram_embedded::{EmbeddedDb, EmbeddedTableStore};
-use siftgram_search::{Analyzer, EmbeddedIndex, KeywordTagger};
+use siftgram_search::EmbeddedIndex;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -102,16 +102,8 @@ pub async fn run_eval(corpus: &[RecordedChannel], questions: &[EvalQuestion], em
     let repo = Repository::new(store, clock.clone(), TierCatalog::default());
     let index = EmbeddedIndex::open_dir(&work_dir.join("index")).map_err(|e| err(&e))?;
     let embedder: Arc<dyn Embedder> = Arc::new(CachedEmbedder::new(embedder, repo.clone()));
-    let keywords = Arc::new(Analyzer::default());
-    let indexer = Indexer {
-        repo: repo.clone(),
-        index: Arc::new(index.clone()),
-        embedder: embedder.clone(),
-        keywords: keywords.clone(),
-        tagger: None,
-        fallback_tagger: Arc::new(KeywordTagger::default()),
-        events: None,
-    };
+    let indexer = siftgram_search::indexer(repo.clone(), Arc::new(index.clone()), embedder.clone(), None, None);
+    let keywords = indexer.keywords.clone();
     index.open_collection(&indexer.collection()).await.map_err(|e| err(&e))?;
     let reader = UserId::new(1).expect("valid id");
     let mut user = User::new(reader, "eval", Default::default(), clock.now()).map_err(|e| err(&e))?;

@@ -11,7 +11,7 @@ use siftgram_core::retrieval::Retriever;
 use siftgram_core::schema::queue_spec;
 use crate::config::Config;
 use siftgram_models::OpenAiTagger;
-use siftgram_search::{Analyzer, EmbeddedIndex, KeywordTagger};
+use siftgram_search::EmbeddedIndex;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -39,17 +39,10 @@ impl SearchServices {
         let index = EmbeddedIndex::open_dir(&data_dir.join("index")).map_err(|e| e.to_string())?;
         let model = embedder.build().await.map_err(|e| e.to_string())?;
         let embedder: Arc<dyn Embedder> = Arc::new(CachedEmbedder::new(model, backend.repo.clone()));
-        let keywords = Arc::new(Analyzer::default());
         let events = backend.queue(queue_spec("events").map_err(|e| e.to_string())?).await.map_err(|e| e.to_string())?;
-        let indexer = Indexer {
-            repo: backend.repo.clone(),
-            index: Arc::new(index.clone()),
-            embedder: embedder.clone(),
-            keywords: keywords.clone(),
-            tagger: config.tagger.clone().map(|e| Arc::new(OpenAiTagger::new(e)) as Arc<dyn siftgram_core::ports::Tagger>),
-            fallback_tagger: Arc::new(KeywordTagger::default()),
-            events: Some(events),
-        };
+        let tagger = config.tagger.clone().map(|e| Arc::new(OpenAiTagger::new(e)) as Arc<dyn siftgram_core::ports::Tagger>);
+        let indexer = siftgram_search::indexer(backend.repo.clone(), Arc::new(index.clone()), embedder.clone(), tagger, Some(events));
+        let keywords = indexer.keywords.clone();
         let retriever = Retriever { repo: backend.repo.clone(), index: Arc::new(index.clone()), embedder, keywords };
         Ok(SearchServices { index, indexer: Arc::new(indexer), retriever: Arc::new(retriever) })
     }

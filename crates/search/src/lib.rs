@@ -7,3 +7,28 @@ mod embedded;
 
 pub use analyzer::{Analyzer, KeywordTagger, term_id};
 pub use embedded::EmbeddedIndex;
+
+use siftgram_core::indexing::Indexer;
+use siftgram_core::ports::{Embedder, Queue, SearchIndex, Tagger};
+use siftgram_core::repo::Repository;
+use std::sync::Arc;
+
+/// The indexer as every binary runs it: Russian/English keyword vectors, keyword tags when the
+/// tagging model (if any) fails.
+pub fn indexer(
+    repo: Repository,
+    index: Arc<dyn SearchIndex>,
+    embedder: Arc<dyn Embedder>,
+    tagger: Option<Arc<dyn Tagger>>,
+    events: Option<Arc<dyn Queue>>,
+) -> Indexer {
+    Indexer {
+        repo,
+        index,
+        embedder,
+        keywords: Arc::new(Analyzer::default()),
+        tagger,
+        fallback_tagger: Arc::new(KeywordTagger::default()),
+        events,
+    }
+}

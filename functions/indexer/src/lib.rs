@@ -12,7 +12,6 @@ use siftgram_core::repo::Repository;
 use siftgram_core::schema::queue_spec;
 use siftgram_core::{Clock, SystemClock};
 use siftgram_models::EmbedderConfig;
-use siftgram_search::{Analyzer, KeywordTagger};
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
@@ -60,15 +59,8 @@ pub async fn build_with(config: &Config, sdk: &aws_config::SdkConfig, index: Arc
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let events = SqsQueue::open(&sqs, &config.resource_prefix, queue_spec("events").map_err(build_err)?).await.map_err(build_err)?;
     let embedder: Arc<dyn Embedder> = Arc::new(CachedEmbedder::new(config.embedder.build().await.map_err(build_err)?, repo.clone()));
-    let indexer = Indexer {
-        repo,
-        index,
-        embedder,
-        keywords: Arc::new(Analyzer::default()),
-        tagger: config.tagger.clone().map(|e| Arc::new(siftgram_models::OpenAiTagger::new(e)) as Arc<dyn siftgram_core::ports::Tagger>),
-        fallback_tagger: Arc::new(KeywordTagger::default()),
-        events: Some(Arc::new(events)),
-    };
+    let tagger = config.tagger.clone().map(|e| Arc::new(siftgram_models::OpenAiTagger::new(e)) as Arc<dyn siftgram_core::ports::Tagger>);
+    let indexer = siftgram_search::indexer(repo, index, embedder, tagger, Some(Arc::new(events)));
     indexer.index.open_collection(&indexer.collection()).await.map_err(build_err)?;
     Ok(indexer)
 }

@@ -3,7 +3,7 @@
 
 use crate::backend::Backend;
 use crate::supervise::supervise;
-use siftgram_bot::{BotConfig, BotService, Outbox, Services, run_polling};
+use siftgram_bot::{BotConfig, BotService, Services, run_polling};
 use siftgram_core::schema::queue_spec;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -14,13 +14,11 @@ const POLL_TIMEOUT: Duration = Duration::from_secs(25);
 
 pub async fn services(backend: &Backend, config: &BotConfig) -> Result<Services, String> {
     let spec = |name| queue_spec(name).map_err(|e| e.to_string());
-    Ok(Services {
-        repo: backend.repo.clone(),
-        jobs: backend.queue(spec("jobs")?).await.map_err(|e| e.to_string())?,
-        commands: backend.queue(spec("commands")?).await.map_err(|e| e.to_string())?,
-        settings: config.settings.clone(),
-        out: Outbox { bot: config.bot(), budget: config.settings.max_retry_wait },
-    })
+    Ok(config.services(
+        backend.repo.clone(),
+        backend.queue(spec("jobs")?).await.map_err(|e| e.to_string())?,
+        backend.queue(spec("commands")?).await.map_err(|e| e.to_string())?,
+    ))
 }
 
 /// A supervised task that (re)builds the bot — asking Telegram who it is — and polls for updates

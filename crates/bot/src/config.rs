@@ -78,6 +78,17 @@ impl BotConfig {
         Ok(Some(BotConfig { token, api_url, settings }))
     }
 
+    /// The bot's services over a repository and the two queues it feeds.
+    pub fn services(&self, repo: siftgram_core::repo::Repository, jobs: std::sync::Arc<dyn siftgram_core::ports::Queue>, commands: std::sync::Arc<dyn siftgram_core::ports::Queue>) -> crate::Services {
+        crate::Services {
+            repo,
+            jobs,
+            commands,
+            settings: self.settings.clone(),
+            out: crate::Outbox { bot: self.bot(), budget: self.settings.max_retry_wait },
+        }
+    }
+
     /// The Bot API client (no request is made here).
     pub fn bot(&self) -> Bot {
         let bot = Bot::new(&self.token);

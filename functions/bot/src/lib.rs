@@ -3,13 +3,12 @@
 
 use lambda_http::{Body, Request, Response};
 use siftgram_aws::{DynamoTableStore, SqsQueue};
-use siftgram_bot::{BotConfig, BotService, Outbox, Services};
+use siftgram_bot::{BotConfig, BotService};
 use siftgram_core::model::TierCatalog;
 use siftgram_core::repo::Repository;
 use siftgram_core::schema::queue_spec;
 use siftgram_core::{Clock, SystemClock};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// This function's configuration, from the environment.
 #[derive(Debug, Clone)]
@@ -61,14 +60,13 @@ pub async fn build(config: &Config, sdk: &aws_config::SdkConfig) -> Result<BotSe
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = Arc::new(DynamoTableStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table, clock.clone()));
     let sqs = aws_sdk_sqs::Client::new(sdk);
-    let services = Services {
-        repo: Repository::new(store, clock, config.tiers.clone()),
-        jobs: Arc::new(SqsQueue::open(&sqs, &config.resource_prefix, queue_spec("jobs")?).await?),
-        commands: Arc::new(SqsQueue::open(&sqs, &config.resource_prefix, queue_spec("commands")?).await?),
-        settings: config.bot.settings.clone(),
-        // API Gateway gives up after 29 s; keep every reply's 429 waiting well inside that.
-        out: Outbox { bot: config.bot.bot(), budget: Duration::from_secs(10) },
-    };
+    // Replies wait out 429s for at most `max_retry_wait` (10 s by default): API Gateway gives up
+    // after 29 s.
+    let services = config.bot.services(
+        Repository::new(store, clock, config.tiers.clone()),
+        Arc::new(SqsQueue::open(&sqs, &config.resource_prefix, queue_spec("jobs")?).await?),
+        Arc::new(SqsQueue::open(&sqs, &config.resource_prefix, queue_spec("commands")?).await?),
+    );
     Ok(BotService::new(services).await?)
 }
 

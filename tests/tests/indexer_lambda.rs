@@ -67,7 +67,7 @@ mod localstack {
         let again = siftgram_fn_indexer::handle(&indexer, event).await;
         assert_eq!(again.batch_item_failures.len(), 2);
         assert_eq!(index.count().await.unwrap(), 1);
-        assert_eq!(sys.repo.get_channel(channel).await.unwrap().unwrap().post_count, 1);
+        assert_eq!(sys.repo.channel_stats(channel).await.unwrap().post_count, 1);
         sys.cleanup().await;
     }
 }

@@ -66,7 +66,8 @@ pub async fn my_channels(services: Arc<Services>, caller: Caller) -> HandlerResu
         let limit = services.repo.catalog().limits(tier).max_channels;
         let mut lines = vec![t.channels_header(channels.len(), limit)];
         for c in &channels {
-            lines.push(t.channel_line(&c.title, c.username.as_ref().map(Username::as_str), c.post_count, c.last_synced_at));
+            let posts = services.repo.channel_stats(c.id).await?.post_count;
+            lines.push(t.channel_line(&c.title, c.username.as_ref().map(Username::as_str), posts, c.last_synced_at));
         }
         lines.join("\n")
     };

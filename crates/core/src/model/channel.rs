@@ -108,7 +108,6 @@ pub struct Channel {
     /// Newest message id seen in the channel (for completeness: stored count vs this).
     pub last_message_id: Option<i64>,
     pub last_synced_at: Option<Timestamp>,
-    pub post_count: u64,
     /// Posts older than this many days are removed; None = keep everything.
     pub retention_days: Option<u32>,
 }
@@ -125,7 +124,6 @@ impl Channel {
             access_hash: None,
             last_message_id: None,
             last_synced_at: None,
-            post_count: 0,
             retention_days: None,
         })
     }

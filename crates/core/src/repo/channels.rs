@@ -42,14 +42,10 @@ impl Repository {
         Ok(())
     }
 
-    /// A channel with its post count (kept in the channel's stats).
+    /// A channel (its post count is in `channel_stats`).
     pub async fn get_channel(&self, id: ChannelId) -> Result<Option<Channel>, RepoError> {
         match self.store.get(&channel_key(id)).await? {
-            Some(item) => {
-                let mut channel: Channel = decode("channel", &item)?;
-                channel.post_count = self.channel_stats(id).await?.post_count;
-                Ok(Some(channel))
-            }
+            Some(item) => Ok(Some(decode("channel", &item)?)),
             None => Ok(None),
         }
     }

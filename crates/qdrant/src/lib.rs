@@ -68,6 +68,15 @@ pub fn to_filter(f: &IndexFilter) -> Filter {
 }
 
 impl QdrantIndex {
+    /// The index named by the environment: `SIFTGRAM_QDRANT_URL` (required, gRPC),
+    /// `SIFTGRAM_QDRANT_API_KEY`, `SIFTGRAM_QDRANT_COLLECTION` (default `siftgram_posts`).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<QdrantIndex, IndexError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let url = get("SIFTGRAM_QDRANT_URL").ok_or_else(|| IndexError::Backend("SIFTGRAM_QDRANT_URL is required".into()))?;
+        let collection = get("SIFTGRAM_QDRANT_COLLECTION").unwrap_or_else(|| "siftgram_posts".into());
+        QdrantIndex::connect(&url, get("SIFTGRAM_QDRANT_API_KEY"), &collection)
+    }
+
     /// `url` is the gRPC endpoint (`http://host:6334`); `api_key` for Qdrant Cloud.
     pub fn connect(url: &str, api_key: Option<String>, collection: &str) -> Result<QdrantIndex, IndexError> {
         let client = Qdrant::from_url(url).api_key(api_key).skip_compatibility_check().build().map_err(backend)?;

@@ -28,10 +28,6 @@ pub struct Config {
     pub table: String,
     pub resource_prefix: String,
     pub embedder: EmbedderConfig,
-    /// Qdrant gRPC URL, API key and collection.
-    pub qdrant_url: Option<String>,
-    pub qdrant_api_key: Option<String>,
-    pub collection: String,
     /// The tagging model; None = keyword tags.
     pub tagger: Option<siftgram_models::OpenAiEndpoint>,
 }
@@ -43,9 +39,6 @@ impl Config {
             table: get("SIFTGRAM_TABLE").unwrap_or_else(|| "siftgram".into()),
             resource_prefix: get("SIFTGRAM_RESOURCE_PREFIX").unwrap_or_else(|| "siftgram-".into()),
             embedder: EmbedderConfig::from_lookup(&lookup).map_err(|(name, why)| BuildError(format!("{name}: {why}")))?,
-            qdrant_url: get("SIFTGRAM_QDRANT_URL"),
-            qdrant_api_key: get("SIFTGRAM_QDRANT_API_KEY"),
-            collection: get("SIFTGRAM_QDRANT_COLLECTION").unwrap_or_else(|| "siftgram_posts".into()),
             tagger: siftgram_models::tagger_from_lookup(&lookup),
         })
     }
@@ -66,9 +59,8 @@ pub async fn build_with(config: &Config, sdk: &aws_config::SdkConfig, index: Arc
 }
 
 /// The indexer on Qdrant, as deployed.
-pub async fn build(config: &Config, sdk: &aws_config::SdkConfig) -> Result<Indexer, BuildError> {
-    let url = config.qdrant_url.as_deref().ok_or_else(|| BuildError("SIFTGRAM_QDRANT_URL is required".into()))?;
-    let index = siftgram_qdrant::QdrantIndex::connect(url, config.qdrant_api_key.clone(), &config.collection).map_err(build_err)?;
+pub async fn build(config: &Config, sdk: &aws_config::SdkConfig, lookup: impl Fn(&str) -> Option<String>) -> Result<Indexer, BuildError> {
+    let index = siftgram_qdrant::QdrantIndex::from_lookup(lookup).map_err(build_err)?;
     build_with(config, sdk, Arc::new(index)).await
 }
 

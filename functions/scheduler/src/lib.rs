@@ -27,9 +27,7 @@ pub fn build_with(sdk: &aws_config::SdkConfig, table: &str, clock: Arc<dyn Clock
 /// As deployed: `SIFTGRAM_TABLE`, `SIFTGRAM_QDRANT_URL`, `SIFTGRAM_QDRANT_API_KEY`, `SIFTGRAM_QDRANT_COLLECTION`.
 pub fn build(sdk: &aws_config::SdkConfig, lookup: impl Fn(&str) -> Option<String>) -> Result<Scheduler, SchedulerError> {
     let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-    let url = get("SIFTGRAM_QDRANT_URL").ok_or_else(|| SchedulerError("SIFTGRAM_QDRANT_URL is required".into()))?;
-    let collection = get("SIFTGRAM_QDRANT_COLLECTION").unwrap_or_else(|| "siftgram_posts".into());
-    let index = siftgram_qdrant::QdrantIndex::connect(&url, get("SIFTGRAM_QDRANT_API_KEY"), &collection).map_err(|e| SchedulerError(e.to_string()))?;
+    let index = siftgram_qdrant::QdrantIndex::from_lookup(&lookup).map_err(|e| SchedulerError(e.to_string()))?;
     Ok(build_with(sdk, &get("SIFTGRAM_TABLE").unwrap_or_else(|| "siftgram".into()), Arc::new(SystemClock), Arc::new(index)))
 }
 

@@ -7,6 +7,8 @@
 pub mod answer;
 pub mod clock;
 pub mod consume;
+pub mod digest;
+pub mod discover;
 pub mod export;
 pub mod indexing;
 pub mod messages;

@@ -5,11 +5,13 @@
 use crate::model::{ChannelId, InviteCode, Language, UserId, Username};
 use serde::{Deserialize, Serialize};
 
-/// Where the result of slow work goes: the user's chat and the "⏳" message to edit in place.
+/// Where the result of slow work goes: the user's chat and the "⏳" message to edit in place
+/// (None for work nobody is waiting on, such as a scheduled digest: its result is sent anew).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReplyTo {
     pub chat_id: i64,
-    pub message_id: i32,
+    #[serde(default)]
+    pub message_id: Option<i32>,
     pub language: Language,
 }
 
@@ -60,6 +62,8 @@ pub enum PostMessage {
 pub enum Event {
     PostIndexed { key: crate::model::PostKey, chunks: u32, tags: Vec<String>, edited: bool },
     PostRemoved { key: crate::model::PostKey },
+    /// A digest went out (`due` is the scheduled time; None for one asked for with /digest).
+    DigestSent { user: UserId, posts: u32, parts: u32, due: Option<crate::Timestamp> },
 }
 
 /// A slow user request for the workers (the `jobs` queue).
@@ -79,6 +83,8 @@ pub enum JobRequest {
     Recommend,
     /// A digest of what is new, right now, on request.
     Digest,
+    /// The user's digest that was due at `due` (enqueued by the scheduler).
+    ScheduledDigest { due: crate::Timestamp },
 }
 
 #[cfg(test)]
@@ -90,7 +96,7 @@ mod tests {
         let job = Job {
             id: "u7".into(),
             user: UserId::new(5).unwrap(),
-            reply: ReplyTo { chat_id: 5, message_id: 9, language: Language::En },
+            reply: ReplyTo { chat_id: 5, message_id: Some(9), language: Language::En },
             request: JobRequest::Ask { question: "что нового?".into() },
         };
         let json = serde_json::to_value(&job).unwrap();

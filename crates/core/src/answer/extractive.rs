@@ -3,15 +3,16 @@ use crate::ports::KeywordEncoder;
 use crate::retrieval::{RetrievedPost, sentences, shared_terms};
 
 /// A numbered source under an answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Citation {
     pub number: usize,
+    pub key: crate::model::PostKey,
     pub channel_title: String,
     pub link: String,
     pub date: Timestamp,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum AnswerKind {
     /// Written by a chat model (which one).
     Model(String),
@@ -21,7 +22,7 @@ pub enum AnswerKind {
     Nothing,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Answer {
     pub kind: AnswerKind,
     /// The text with `[n]` markers that refer to `sources`.
@@ -64,7 +65,7 @@ pub fn extractive_answer(question: &str, posts: &[RetrievedPost], keywords: &dyn
             Some(c) => c.number,
             None => {
                 let number = sources.len() + 1;
-                sources.push(Citation { number, channel_title: post.channel_title.clone(), link: post.post.link.clone(), date: post.post.date });
+                sources.push(Citation { number, key: post.post.key, channel_title: post.channel_title.clone(), link: post.post.link.clone(), date: post.post.date });
                 number
             }
         };
@@ -76,28 +77,7 @@ pub fn extractive_answer(question: &str, posts: &[RetrievedPost], keywords: &dyn
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ChannelId, Language, MediaKind, Post, PostKey};
-    use crate::ports::SparseVector;
-
-    /// Words as terms (enough to test the selection; the real encoder stems).
-    struct Words;
-    impl KeywordEncoder for Words {
-        fn document(&self, text: &str) -> SparseVector {
-            self.query(text)
-        }
-        fn query(&self, text: &str) -> SparseVector {
-            let terms = text.to_lowercase().split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 3).map(|w| (w.bytes().map(u32::from).sum::<u32>(), 1.0)).collect();
-            SparseVector::from_pairs(terms)
-        }
-        fn language(&self, _: &str) -> Language {
-            Language::Ru
-        }
-    }
-
-    fn retrieved(message: i64, text: &str) -> RetrievedPost {
-        let key = PostKey::new(ChannelId::new(1).unwrap(), message).unwrap();
-        RetrievedPost { post: Post::new(key, None, text, Timestamp(86_400 * message), MediaKind::None).unwrap(), channel_title: "Рынки".into(), score: 1.0, snippet: String::new() }
-    }
+    use crate::answer::tests_support::{Words, retrieved};
 
     #[test]
     fn the_relevant_sentences_are_quoted_with_their_sources() {

@@ -9,6 +9,16 @@ pub enum DigestFrequency {
     Weekly,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DigestStyle {
+    /// One line per post.
+    #[default]
+    Brief,
+    /// A few sentences per post.
+    Detailed,
+}
+
 /// A user's digest configuration. Times are local to `timezone` (an IANA name).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DigestSettings {
@@ -25,6 +35,14 @@ pub struct DigestSettings {
     pub tags: Vec<String>,
     pub max_posts: u16,
     pub ai_summary: bool,
+    #[serde(default)]
+    pub style: DigestStyle,
+    /// When the next scheduled digest is due (kept by the repository; None when disabled).
+    #[serde(default)]
+    pub next_due: Option<crate::Timestamp>,
+    /// When the last digest went out: the next one covers posts since then.
+    #[serde(default)]
+    pub last_sent: Option<crate::Timestamp>,
 }
 
 impl DigestSettings {
@@ -40,6 +58,9 @@ impl DigestSettings {
             tags: Vec::new(),
             max_posts: 20,
             ai_summary: true,
+            style: DigestStyle::Brief,
+            next_due: None,
+            last_sent: None,
         }
     }
 
@@ -56,9 +77,7 @@ impl DigestSettings {
         if !(1..=100).contains(&self.max_posts) {
             return Err(malformed("digest size", "1 to 100 posts"));
         }
-        let tz_ok = !self.timezone.is_empty()
-            && self.timezone.len() <= 64
-            && self.timezone.chars().all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c));
+        let tz_ok = !self.timezone.is_empty() && self.timezone.len() <= 64 && jiff::tz::TimeZone::get(&self.timezone).is_ok();
         if !tz_ok {
             return Err(malformed("timezone", format!("{:?} is not an IANA zone name", self.timezone)));
         }

@@ -5,6 +5,7 @@ pub mod embedder;
 pub mod index;
 pub mod queue;
 pub mod table_store;
+pub mod web;
 
 pub use queue::{OutgoingMessage, Queue, QueueError, QueueSpec, Receipt, ReceivedMessage};
 pub use table_store::{
@@ -16,3 +17,4 @@ pub use index::{
     SparseVector,
 };
 pub use chat::{ChatAnswer, ChatError, ChatMessage, ChatModel};
+pub use web::{WebResult, WebSearch, WebSearchError};

@@ -9,7 +9,13 @@
 //! | user | `user#<id>` | `profile` | `users` / `<id:020>` |
 //! | tier change | `user#<id>` | `tier#<at:020>#<from>-<to>` | |
 //! | subscription | `user#<id>` | `sub#<channel:020>` | `followers#<channel>` / `<user:020>` |
-//! | query | `user#<id>` | `q#<at:020>#<n>` | |
+//! | query | `user#<id>` | `q#<at:020>#<text hash>-<n>` | |
+//! | cached answer | `user#<id>` | `answer#<question hash>` (TTL) | |
+//! | seen post | `user#<id>` | `seen#<channel>:<message>` (TTL) | |
+//! | digest sent | `user#<id>` | `digestsent#<due or job id>` (TTL) | |
+//! | digest due | `digestdue` | `<due:020>#<user>` | |
+//! | job done | `job#<id>` | `job` (TTL) | |
+//! | webhook delivered | `hook#<event id>` | `<target url hash>` (TTL) | |
 //! | usage counter | `user#<id>` | `usage#<utc day>#<quota>` (TTL) | |
 //! | digest settings | `user#<id>` | `digest` | |
 //! | invite | `invite#<code>` | `invite` | `invites` / `<created:020>#<code>` |
@@ -23,8 +29,11 @@
 //! | lease | `lease#<resource>` | `lease` (TTL) | |
 //! | migration | `meta#migrations` | `<version:06>` | |
 
+mod answers;
 mod channels;
 mod codec;
+mod digests;
+mod done;
 mod embeddings;
 mod error;
 mod history;
@@ -35,6 +44,7 @@ mod posts;
 mod users;
 
 pub use error::RepoError;
+pub use digests::DigestProgress;
 pub use migrations::AppliedMigration;
 pub use posts::{ChannelStats, PostInsert};
 

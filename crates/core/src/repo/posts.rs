@@ -22,6 +22,9 @@ pub struct ChannelStats {
     pub post_count: u64,
     pub newest_message_id: Option<i64>,
     pub newest_post_at: Option<Timestamp>,
+    /// Bumped by every insert, update and delete: cached answers over the channel compare it.
+    #[serde(default)]
+    pub revision: u64,
 }
 
 /// What storing a post did. A redelivered post is `AlreadyStored`, never a second copy.
@@ -49,6 +52,7 @@ impl Repository {
         for _ in 0..MAX_ATTEMPTS {
             let (mut stats, condition) = self.stats_versioned(post.key.channel_id).await?;
             stats.post_count += 1;
+            stats.revision += 1;
             if stats.newest_message_id.is_none_or(|m| m < post.key.message_id) {
                 stats.newest_message_id = Some(post.key.message_id);
                 stats.newest_post_at = Some(post.date);
@@ -69,11 +73,21 @@ impl Repository {
 
     /// Replaces a stored post (an edit, or tags added); `NotFound` if it was never stored or was deleted.
     pub async fn update_post(&self, post: &Post) -> Result<(), RepoError> {
-        match self.store.put(item_of(post_key(post.key), post), Condition::Exists).await {
-            Ok(_) => Ok(()),
-            Err(StoreError::ConditionFailed(_)) => Err(RepoError::NotFound("post")),
-            Err(e) => Err(e.into()),
+        for _ in 0..MAX_ATTEMPTS {
+            let (mut stats, condition) = self.stats_versioned(post.key.channel_id).await?;
+            stats.revision += 1;
+            let writes = vec![
+                Write::Put(item_of(post_key(post.key), post), Condition::Exists),
+                Write::Put(item_of(stats_key(post.key.channel_id), &stats), condition),
+            ];
+            match self.store.transact(writes).await {
+                Ok(()) => return Ok(()),
+                Err(StoreError::TransactionCancelled { index: 0, .. }) => return Err(RepoError::NotFound("post")),
+                Err(StoreError::TransactionCancelled { .. } | StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
         }
+        Err(RepoError::Contended("channel stats"))
     }
 
     /// Removes a post (deleted in Telegram, or past retention) and uncounts it. Deleting twice is
@@ -82,6 +96,7 @@ impl Repository {
         for _ in 0..MAX_ATTEMPTS {
             let (mut stats, condition) = self.stats_versioned(key.channel_id).await?;
             stats.post_count = stats.post_count.saturating_sub(1);
+            stats.revision += 1;
             let writes = vec![
                 Write::Delete(post_key(key), Condition::Exists),
                 Write::Put(Item::new(stats_key(key.channel_id), super::codec::attrs_of(&stats)), condition),

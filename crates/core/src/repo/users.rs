@@ -4,7 +4,7 @@ use super::codec::{decode, item_of, padded};
 use super::{MAX_ATTEMPTS, RepoError, Repository};
 use crate::Timestamp;
 use crate::model::{
-    DigestSettings, Invite, InviteCode, Role, Tier, TierChange, TierChangeReason, User, UserId,
+    Invite, InviteCode, Role, Tier, TierChange, TierChangeReason, User, UserId,
 };
 use crate::ports::table_store::query_all;
 use crate::ports::{Condition, Cursor, Item, Key, Query, StoreError, Write};
@@ -249,25 +249,5 @@ impl Repository {
         let key = Key::new(user_pk(user_id), format!("usage#{day}#{}", quota.as_str()));
         let item = self.store.get(&key).await?;
         Ok(item.and_then(|i| i.attr("used").and_then(|v| v.as_u64())).unwrap_or(0) as u32)
-    }
-
-    /// The user's digest settings (defaults, disabled, when never saved).
-    pub async fn digest_settings(&self, user_id: UserId) -> Result<DigestSettings, RepoError> {
-        match self.store.get(&Key::new(user_pk(user_id), "digest")).await? {
-            Some(item) => decode("digest settings", &item),
-            None => Ok(DigestSettings::default_for(user_id)),
-        }
-    }
-
-    /// Saves digest settings; enabling them needs a tier with digests.
-    pub async fn save_digest_settings(&self, settings: &DigestSettings) -> Result<(), RepoError> {
-        settings.validate()?;
-        let (user, _) = self.require_user(settings.user).await?;
-        if settings.enabled {
-            rules::check_can_use_digests(&user, &self.catalog, self.clock.now())?;
-        }
-        let item = item_of(Key::new(user_pk(settings.user), "digest"), settings);
-        self.store.put(item, Condition::Always).await?;
-        Ok(())
     }
 }

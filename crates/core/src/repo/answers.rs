@@ -1,0 +1,90 @@
+//! What answering remembers: cached answers (an hour, per user, question and index version) and
+//! the posts a user has been shown (so `/recommend` offers something new).
+
+use super::codec::{decode, item_of};
+use super::users::user_pk;
+use super::{RepoError, Repository};
+use crate::Timestamp;
+use crate::answer::Answer;
+use crate::model::{ChannelId, PostKey, UserId};
+use crate::ports::table_store::query_all;
+use crate::ports::{BatchOp, Condition, Item, Key, Query};
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+/// How long "seen" marks last: older posts may be recommended again.
+const SEEN_DAYS: i64 = 90;
+
+#[derive(Serialize, Deserialize)]
+struct CachedAnswer {
+    question: String,
+    version: String,
+    answer: Answer,
+}
+
+fn fnv64(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+fn answer_key(user: UserId, question: &str) -> Key {
+    Key::new(user_pk(user), format!("answer#{:016x}", fnv64(question)))
+}
+
+impl Repository {
+    /// The cached answer to `question` (normalized) if it was given against the same `version`.
+    pub async fn cached_answer(&self, user: UserId, question: &str, version: &str) -> Result<Option<Answer>, RepoError> {
+        let Some(item) = self.store.get(&answer_key(user, question)).await? else { return Ok(None) };
+        if !item.is_live(self.clock.now()) {
+            return Ok(None);
+        }
+        let cached: CachedAnswer = decode("cached answer", &item)?;
+        // The text is compared, not only its hash: a collision must not answer another question.
+        Ok((cached.question == question && cached.version == version).then_some(cached.answer))
+    }
+
+    pub async fn cache_answer(&self, user: UserId, question: &str, version: &str, answer: &Answer, ttl_secs: i64) -> Result<(), RepoError> {
+        let cached = CachedAnswer { question: question.to_owned(), version: version.to_owned(), answer: answer.clone() };
+        let item = item_of(answer_key(user, question), &cached).expiring_at(self.clock.now().plus_secs(ttl_secs));
+        self.store.put(item, Condition::Always).await?;
+        Ok(())
+    }
+
+    /// What the user's answers depend on: every followed channel and how often its posts changed.
+    pub async fn index_version(&self, user: UserId) -> Result<String, RepoError> {
+        let mut parts = Vec::new();
+        for sub in self.subscriptions_of(user).await? {
+            let stats = self.channel_stats(sub.channel).await?;
+            parts.push(format!("{}:{}", sub.channel, stats.revision));
+        }
+        Ok(parts.join(","))
+    }
+
+    /// Remembers that `user` was shown these posts.
+    pub async fn mark_seen(&self, user: UserId, posts: &[PostKey]) -> Result<(), RepoError> {
+        let until: Timestamp = self.clock.now().plus_secs(SEEN_DAYS * 86_400);
+        let mut posts = posts.to_vec();
+        posts.sort_by_key(|k| (k.channel_id, k.message_id));
+        posts.dedup();
+        for chunk in posts.chunks(25) {
+            let ops = chunk
+                .iter()
+                .map(|k| BatchOp::Put(Item::new(Key::new(user_pk(user), format!("seen#{}:{}", k.channel_id, k.message_id)), Default::default()).expiring_at(until)))
+                .collect();
+            self.store.batch_write(ops).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn seen_posts(&self, user: UserId) -> Result<HashSet<PostKey>, RepoError> {
+        let now = self.clock.now();
+        let items = query_all(&*self.store, Query::partition(user_pk(user)).prefix("seen#")).await?;
+        Ok(items
+            .iter()
+            .filter(|i| i.is_live(now))
+            .filter_map(|i| {
+                let (channel, message) = i.key.sk.strip_prefix("seen#")?.split_once(':')?;
+                PostKey::new(ChannelId::new(channel.parse().ok()?).ok()?, message.parse().ok()?).ok()
+            })
+            .collect())
+    }
+}

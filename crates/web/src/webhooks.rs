@@ -1,0 +1,156 @@
+//! Outgoing webhooks (n8n, Flowise): each event from the events queue becomes `new_post`,
+//! `post_tagged`, `post_indexed` or `digest_sent`, POSTed as `{"event", "timestamp", "data"}` to
+//! every configured URL with `X-Siftgram-Signature: sha256=<HMAC-SHA256 of the body>`. A target
+//! that fails makes the message come back later (the queue is the retry); targets that already
+//! got it are not sent it again. Nothing else waits for this consumer.
+
+use async_trait::async_trait;
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use siftgram_core::consume::{HandleError, MessageHandler};
+use siftgram_core::messages::Event;
+use siftgram_core::ports::ReceivedMessage;
+use siftgram_core::repo::Repository;
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct WebhookTargets {
+    pub urls: Vec<String>,
+    pub secret: String,
+}
+
+impl WebhookTargets {
+    /// `SIFTGRAM_WEBHOOK_URLS` (comma-separated; unset: no webhooks) and
+    /// `SIFTGRAM_WEBHOOK_SECRET_KEY` (required with URLs: unsigned webhooks are refused).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<WebhookTargets>, (&'static str, String)> {
+        let urls: Vec<String> = lookup("SIFTGRAM_WEBHOOK_URLS").unwrap_or_default().split(',').map(|u| u.trim().to_owned()).filter(|u| !u.is_empty()).collect();
+        if urls.is_empty() {
+            return Ok(None);
+        }
+        if let Some(bad) = urls.iter().find(|u| url::Url::parse(u).map_or(true, |p| !matches!(p.scheme(), "http" | "https"))) {
+            return Err(("SIFTGRAM_WEBHOOK_URLS", format!("{bad:?} is not an http(s) URL")));
+        }
+        let secret = lookup("SIFTGRAM_WEBHOOK_SECRET_KEY").map(|s| s.trim().to_owned()).filter(|s| s.len() >= 16);
+        let secret = secret.ok_or(("SIFTGRAM_WEBHOOK_SECRET_KEY", "required (16+ characters) when webhook URLs are set".to_owned()))?;
+        Ok(Some(WebhookTargets { urls, secret }))
+    }
+}
+
+/// `sha256=<hex HMAC-SHA256 of body under secret>`.
+pub fn sign(secret: &str, body: &[u8]) -> String {
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(body);
+    let bytes = mac.finalize().into_bytes();
+    format!("sha256={}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+/// The webhook events an internal event stands for, with their data.
+pub fn webhook_events(event: &Event) -> Vec<(&'static str, Value)> {
+    match event {
+        Event::PostIndexed { key, chunks, tags, edited } => {
+            let post = json!({"channel_id": key.channel_id.get(), "message_id": key.message_id});
+            let mut out = Vec::new();
+            if !edited {
+                out.push(("new_post", post.clone()));
+            }
+            if !tags.is_empty() {
+                out.push(("post_tagged", json!({"channel_id": key.channel_id.get(), "message_id": key.message_id, "tags": tags})));
+            }
+            out.push(("post_indexed", json!({"channel_id": key.channel_id.get(), "message_id": key.message_id, "chunks": chunks, "edited": edited})));
+            out
+        }
+        Event::DigestSent { user, posts, parts, due } => {
+            vec![("digest_sent", json!({"user_id": user.get(), "posts": posts, "parts": parts, "due": due.map(|d| d.0)}))]
+        }
+        Event::PostRemoved { .. } => Vec::new(),
+    }
+}
+
+fn fnv64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+pub struct WebhookDispatcher {
+    pub repo: Repository,
+    pub targets: WebhookTargets,
+    http: reqwest::Client,
+}
+
+impl WebhookDispatcher {
+    pub fn new(repo: Repository, targets: WebhookTargets) -> WebhookDispatcher {
+        WebhookDispatcher { repo, targets, http: crate::http_client(Duration::from_secs(10)) }
+    }
+
+    /// Enriches post events with what is stored about the post (text, link, date, tags).
+    async fn data_with_post(&self, mut data: Value) -> Value {
+        let key = (|| {
+            let channel = siftgram_core::model::ChannelId::new(data["channel_id"].as_i64()?).ok()?;
+            siftgram_core::model::PostKey::new(channel, data["message_id"].as_i64()?).ok()
+        })();
+        if let Some(key) = key
+            && let Ok(Some(post)) = self.repo.get_post(key).await
+        {
+            data["link"] = json!(post.link);
+            data["text"] = json!(post.text);
+            data["date"] = json!(post.date.0);
+            data["tags"] = json!(post.tags);
+        }
+        data
+    }
+
+    async fn deliver(&self, url: &str, delivery: &str, body: &str, event: &str) -> Result<(), String> {
+        let response = self
+            .http
+            .post(url)
+            .header("content-type", "application/json")
+            .header("x-siftgram-event", event)
+            .header("x-siftgram-delivery", delivery)
+            .header("x-siftgram-signature", sign(&self.targets.secret, body.as_bytes()))
+            .body(body.to_owned())
+            .send()
+            .await
+            .map_err(|e| e.without_url().to_string())?;
+        match response.status() {
+            s if s.is_success() => Ok(()),
+            s => Err(format!("answered {s}")),
+        }
+    }
+}
+
+#[async_trait]
+impl MessageHandler for WebhookDispatcher {
+    async fn handle(&self, message: &ReceivedMessage) -> Result<(), HandleError> {
+        let event: Event = match serde_json::from_str(&message.body) {
+            Ok(e) => e,
+            Err(e) => {
+                // Retrying cannot fix it; keep the queue moving.
+                tracing::error!(error = %e, "malformed event dropped");
+                return Ok(());
+            }
+        };
+        let event_id = format!("{:016x}", fnv64(message.body.as_bytes()));
+        let now = self.repo.clock().now();
+        let mut failures = Vec::new();
+        for (name, data) in webhook_events(&event) {
+            let data = if name == "digest_sent" { data } else { self.data_with_post(data).await };
+            let delivery = format!("{event_id}-{name}");
+            let body = json!({"event": name, "timestamp": now.0, "delivery": delivery, "data": data}).to_string();
+            for url in &self.targets.urls {
+                let target = format!("{:016x}", fnv64(url.as_bytes()));
+                let done = self.repo.is_done("hook", &delivery, &target).await.map_err(|e| HandleError::retry(e.to_string()))?;
+                if done {
+                    continue;
+                }
+                match self.deliver(url, &delivery, &body, name).await {
+                    Ok(()) => self.repo.mark_done("hook", &delivery, &target).await.map_err(|e| HandleError::retry(e.to_string()))?,
+                    Err(why) => {
+                        tracing::warn!(event = name, target = %target, %why, "webhook delivery failed; will retry");
+                        failures.push(why);
+                    }
+                }
+            }
+        }
+        if failures.is_empty() { Ok(()) } else { Err(HandleError::retry(failures.join("; "))) }
+    }
+}

@@ -85,8 +85,13 @@ impl BotConfig {
             jobs,
             commands,
             settings: self.settings.clone(),
-            out: crate::Outbox { bot: self.bot(), budget: self.settings.max_retry_wait },
+            out: self.outbox(),
         }
+    }
+
+    /// Replies through this bot, waiting out 429s within the configured budget.
+    pub fn outbox(&self) -> crate::Outbox {
+        crate::Outbox { bot: self.bot(), budget: self.settings.max_retry_wait }
     }
 
     /// The Bot API client (no request is made here).

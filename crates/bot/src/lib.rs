@@ -4,6 +4,7 @@
 mod command;
 mod config;
 mod error;
+mod digest_texts;
 pub mod handlers;
 mod intake;
 mod polling;

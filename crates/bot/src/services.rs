@@ -39,6 +39,6 @@ impl Caller {
         format!("u{}", self.update_id)
     }
     pub fn reply_to(&self, message: MessageId) -> ReplyTo {
-        ReplyTo { chat_id: self.chat.0, message_id: message.0, language: self.lang }
+        ReplyTo { chat_id: self.chat.0, message_id: Some(message.0), language: self.lang }
     }
 }

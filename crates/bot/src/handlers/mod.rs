@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod channels;
+pub mod digest;
 pub mod requests;
 pub mod start;
 

@@ -1,4 +1,4 @@
-//! `/ask`, `/search`, `/recommend`, `/digest`: validate, count the daily quota, show "⏳" and
+//! `/ask`, `/search`, `/recommend`: validate, count the daily quota, show "⏳" and
 //! enqueue the job; a worker edits the "⏳" message with the result.
 
 use crate::error::HandlerResult;
@@ -6,7 +6,7 @@ use crate::services::{Caller, Services};
 use siftgram_core::messages::{Job, JobRequest};
 use siftgram_core::ports::OutgoingMessage;
 use siftgram_core::repo::RepoError;
-use siftgram_core::rules::{self, DailyQuota, LimitError};
+use siftgram_core::rules::{DailyQuota, LimitError};
 use std::sync::Arc;
 
 /// Longest question or query accepted (a question, not a document).
@@ -26,16 +26,6 @@ pub async fn search(services: Arc<Services>, caller: Caller, query: String) -> H
 
 pub async fn recommend(services: Arc<Services>, caller: Caller) -> HandlerResult {
     enqueue_with_quota(&services, &caller, JobRequest::Recommend, caller.texts().working_recommend()).await
-}
-
-/// A digest now; only on tiers that include digests.
-pub async fn digest(services: Arc<Services>, caller: Caller) -> HandlerResult {
-    let now = services.repo.clock().now();
-    if let Err(LimitError::NoDigests { tier }) = rules::check_can_use_digests(&caller.user, services.repo.catalog(), now) {
-        services.out.send(caller.chat, caller.texts().no_digests(tier), None).await?;
-        return Ok(());
-    }
-    enqueue(&services, &caller, JobRequest::Digest, caller.texts().working_digest()).await
 }
 
 /// The trimmed text, or None after telling the user what is wrong with it.
@@ -68,7 +58,7 @@ async fn enqueue_with_quota(services: &Services, caller: &Caller, request: JobRe
     }
 }
 
-async fn enqueue(services: &Services, caller: &Caller, request: JobRequest, working: String) -> HandlerResult {
+pub(crate) async fn enqueue(services: &Services, caller: &Caller, request: JobRequest, working: String) -> HandlerResult {
     let Some(sent) = services.out.send(caller.chat, working, None).await? else { return Ok(()) };
     let job = Job { id: caller.work_id(), user: caller.user.id, reply: caller.reply_to(sent.id), request };
     let body = serde_json::to_string(&job).expect("jobs serialize");

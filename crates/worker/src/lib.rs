@@ -1,0 +1,177 @@
+//! The worker: consumes the jobs queue the bot fills and answers each request by editing the
+//! user's "⏳" message (or sending anew for scheduled digests). A job whose answer went out is
+//! marked done, so a redelivery does nothing; a failing job is retried by the queue and, on its
+//! last attempt, tells the user it did not work.
+
+mod digest;
+mod split;
+mod texts;
+
+pub use split::{TELEGRAM_LIMIT, split_blocks};
+pub use texts::WorkerTexts;
+
+use async_trait::async_trait;
+use tracing::Instrument;
+use siftgram_bot::Outbox;
+use siftgram_bot::teloxide::types::{ChatId, MessageId};
+use siftgram_core::answer::Asker;
+use siftgram_core::consume::{HandleError, MessageHandler};
+use siftgram_core::discover::{Recommender, SearchOutcome, WebStatus, merge_results};
+use siftgram_core::messages::{Job, JobRequest, ReplyTo};
+use siftgram_core::model::{QueryKind, QueryRecord};
+use siftgram_core::ports::{ChatModel, Queue, ReceivedMessage, WebSearch};
+use siftgram_core::repo::Repository;
+use siftgram_core::retrieval::{RetrievalRequest, Retriever};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkError {
+    #[error(transparent)]
+    Ask(#[from] siftgram_core::answer::AskError),
+    #[error(transparent)]
+    Retrieval(#[from] siftgram_core::retrieval::RetrievalError),
+    #[error(transparent)]
+    Repo(#[from] siftgram_core::repo::RepoError),
+    #[error(transparent)]
+    Bot(#[from] siftgram_bot::BotError),
+    #[error("events queue: {0}")]
+    Queue(#[from] siftgram_core::ports::QueueError),
+}
+
+/// Results shown per `/search` and `/recommend`.
+const RESULTS: usize = 8;
+
+pub struct Worker {
+    pub repo: Repository,
+    pub asker: Asker,
+    pub retriever: Arc<Retriever>,
+    pub recommender: Recommender,
+    pub chat: Option<Arc<dyn ChatModel>>,
+    pub web: Option<Arc<dyn WebSearch>>,
+    pub out: Outbox,
+    /// Where `digest_sent` goes (outgoing webhooks); None: not announced.
+    pub events: Option<Arc<dyn Queue>>,
+    /// Deliveries after which a failing job gives up (the jobs queue's receive limit).
+    pub max_receives: u32,
+}
+
+impl Worker {
+    /// Builds the use cases over one retriever (what every binary does).
+    pub fn new(repo: Repository, retriever: Arc<Retriever>, chat: Option<Arc<dyn ChatModel>>, web: Option<Arc<dyn WebSearch>>, out: Outbox, events: Option<Arc<dyn Queue>>) -> Worker {
+        let asker = Asker { repo: repo.clone(), retriever: retriever.clone(), keywords: retriever.keywords.clone(), chat: chat.clone(), settings: Default::default() };
+        let recommender = Recommender { repo: repo.clone(), retriever: retriever.clone() };
+        let max_receives = siftgram_core::schema::queue_spec("jobs").map_or(3, |s| s.max_receives);
+        Worker { repo, asker, retriever, recommender, chat, web, out, events, max_receives }
+    }
+
+    /// Runs one job unless it was already done.
+    pub async fn run(&self, job: &Job) -> Result<(), WorkError> {
+        if self.repo.is_done("job", &job.id, "").await? {
+            tracing::info!(job = %job.id, "job already done; redelivery ignored");
+            return Ok(());
+        }
+        let now = self.repo.clock().now();
+        let t = WorkerTexts(job.reply.language);
+        match &job.request {
+            JobRequest::Ask { question } => {
+                if self.chat.is_some() && let Some(message) = job.reply.message_id {
+                    self.out.edit(ChatId(job.reply.chat_id), MessageId(message), t.thinking(), None).await?;
+                }
+                let asked = self.asker.ask(job.user, question, job.reply.language, now).await?;
+                tracing::info!(job = %job.id, kind = ?asked.answer.kind, cached = asked.from_cache, sources = asked.answer.sources.len(), "answered");
+                self.reply(&job.reply, &t.answer(&asked.answer)).await?;
+            }
+            JobRequest::Search { query } => {
+                let outcome = self.search(job, query).await?;
+                self.reply(&job.reply, &t.search(query, &outcome.results, outcome.web)).await?;
+            }
+            JobRequest::Recommend => {
+                let picks = self.recommender.recommend(job.user, now, RESULTS).await?;
+                self.reply(&job.reply, &t.recommendations(&picks)).await?;
+            }
+            JobRequest::Digest => self.digest(job, None).await?,
+            JobRequest::ScheduledDigest { due } => self.digest(job, Some(*due)).await?,
+        }
+        self.repo.mark_done("job", &job.id, "").await?;
+        Ok(())
+    }
+
+    async fn search(&self, job: &Job, query: &str) -> Result<SearchOutcome, WorkError> {
+        let now = self.repo.clock().now();
+        if let Ok(record) = QueryRecord::new(job.user, QueryKind::Search, query, now) {
+            self.repo.record_query(&record).await?;
+        }
+        let request = RetrievalRequest { user: job.user, question: query.to_owned(), limit: RESULTS, now, recency_half_life_days: None, tags: Vec::new() };
+        let posts_fut = self.retriever.retrieve(&request);
+        let (posts, web) = match &self.web {
+            None => (posts_fut.await?, Err(WebStatus::NotConfigured)),
+            Some(web) => {
+                let (posts, pages) = tokio::join!(posts_fut, web.search(query, job.reply.language, RESULTS));
+                (posts?, pages.map_err(|e| {
+                    tracing::warn!(error = %e, "web search failed; posts only");
+                    WebStatus::Failed
+                }))
+            }
+        };
+        let (pages, status) = match web {
+            Ok(pages) => (pages, WebStatus::Included),
+            Err(status) => (Vec::new(), status),
+        };
+        let results = merge_results(&posts.posts, &pages, RESULTS);
+        let shown: Vec<_> = results.iter().filter_map(|f| match f.source {
+            siftgram_core::discover::FoundSource::Post { key, .. } => Some(key),
+            _ => None,
+        }).collect();
+        self.repo.mark_seen(job.user, &shown).await?;
+        Ok(SearchOutcome { results, web: status })
+    }
+
+    /// Delivers `blocks`: the first message replaces the "⏳" one (if any), the rest follow.
+    pub(crate) async fn reply(&self, to: &ReplyTo, blocks: &[String]) -> Result<u32, WorkError> {
+        self.reply_from(to, blocks, 0).await
+    }
+
+    async fn reply_from(&self, to: &ReplyTo, blocks: &[String], skip: u32) -> Result<u32, WorkError> {
+        let parts = split_blocks(blocks, TELEGRAM_LIMIT);
+        for (i, part) in parts.iter().enumerate().skip(skip as usize) {
+            self.deliver_part(to, i, part).await?;
+        }
+        Ok(parts.len() as u32)
+    }
+
+    /// Part `index` of a reply: the first replaces the "⏳" message (if any), the rest are sent.
+    pub(crate) async fn deliver_part(&self, to: &ReplyTo, index: usize, part: &str) -> Result<(), WorkError> {
+        let chat = ChatId(to.chat_id);
+        match (index, to.message_id) {
+            (0, Some(message)) => self.out.edit(chat, MessageId(message), part.to_owned(), None).await?,
+            _ => {
+                self.out.send(chat, part.to_owned(), None).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl MessageHandler for Worker {
+    async fn handle(&self, message: &ReceivedMessage) -> Result<(), HandleError> {
+        let job: Job = match serde_json::from_str(&message.body) {
+            Ok(job) => job,
+            Err(e) => {
+                tracing::error!(error = %e, "malformed job dropped");
+                return Ok(());
+            }
+        };
+        let span = tracing::info_span!("job", id = %job.id, user = %job.user);
+        match self.run(&job).instrument(span).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                tracing::error!(error = %e, attempt = message.receive_count, "job failed");
+                if message.receive_count >= self.max_receives && job.reply.message_id.is_some() {
+                    let _ = self.reply(&job.reply, &[WorkerTexts(job.reply.language).failed()]).await;
+                }
+                Err(HandleError::retry(e.to_string()))
+            }
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! What the worker says, in Russian and English. Values from posts, channels, models and the web
+//! are HTML-escaped here (every message goes out in HTML parse mode).
+
+use siftgram_bot::teloxide::utils::html::escape;
+use siftgram_core::Timestamp;
+use siftgram_core::answer::{Answer, AnswerKind, Citation};
+use siftgram_core::digest::DigestContent;
+use siftgram_core::discover::{Found, FoundSource, WebStatus};
+use siftgram_core::model::Language;
+use siftgram_core::retrieval::RetrievedPost;
+
+#[derive(Clone, Copy, Debug)]
+pub struct WorkerTexts(pub Language);
+
+fn date(t: Timestamp) -> String {
+    let (y, m, d, ..) = t.utc_parts();
+    format!("{d:02}.{m:02}.{y}")
+}
+
+fn link(url: &str, text: &str) -> String {
+    format!("<a href=\"{}\">{}</a>", escape(url), escape(text))
+}
+
+impl WorkerTexts {
+    fn pick(self, ru: &str, en: &str) -> String {
+        match self.0 {
+            Language::Ru => ru.to_owned(),
+            Language::En => en.to_owned(),
+        }
+    }
+
+    pub fn thinking(self) -> String {
+        self.pick("⏳ Ищу в ваших каналах и пишу ответ…", "⏳ Searching your channels and writing the answer…")
+    }
+
+    pub fn failed(self) -> String {
+        self.pick("😔 Не получилось ответить — попробуйте чуть позже.", "😔 That did not work — please try again a little later.")
+    }
+
+    fn sources(self, sources: &[Citation]) -> String {
+        let mut out = format!("<b>{}</b>", self.pick("Источники", "Sources"));
+        for c in sources {
+            out.push_str(&format!("\n{}. {}, {}", c.number, link(&c.link, &c.channel_title), date(c.date)));
+        }
+        out
+    }
+
+    /// The answer as blocks: text, then the numbered sources.
+    pub fn answer(self, answer: &Answer) -> Vec<String> {
+        match answer.kind {
+            AnswerKind::Nothing => vec![self.pick("🤷 В ваших каналах ничего об этом не нашлось.", "🤷 I found nothing about that in your channels.")],
+            AnswerKind::Extractive => vec![
+                self.pick("<i>Модель сейчас недоступна — вот что говорят посты:</i>", "<i>No model is available right now — here is what the posts say:</i>"),
+                escape(&answer.text),
+                self.sources(&answer.sources),
+            ],
+            AnswerKind::Model(_) => vec![escape(&answer.text), self.sources(&answer.sources)],
+        }
+    }
+
+    pub fn search(self, query: &str, results: &[Found], web: WebStatus) -> Vec<String> {
+        if results.is_empty() {
+            return vec![self.pick("🤷 Ничего не нашлось.", "🤷 Nothing found.")];
+        }
+        let mut blocks = vec![format!("🔎 <b>{}</b>", escape(query))];
+        for (i, f) in results.iter().enumerate() {
+            let label = match &f.source {
+                FoundSource::Post { channel_title, date: d, .. } => format!("📢 {} · {}", escape(channel_title), date(*d)),
+                FoundSource::Web { site } => format!("🌐 {}", escape(site)),
+            };
+            let mut block = format!("{}. {}\n{label}", i + 1, link(&f.url, &f.title));
+            if !f.snippet.is_empty() {
+                block.push_str(&format!("\n{}", escape(&f.snippet)));
+            }
+            blocks.push(block);
+        }
+        match web {
+            WebStatus::Included => {}
+            WebStatus::NotConfigured => blocks.push(self.pick("<i>Веб-поиск не настроен — только посты.</i>", "<i>Web search is not set up — posts only.</i>")),
+            WebStatus::Failed => blocks.push(self.pick("<i>Веб-поиск сейчас недоступен — только посты.</i>", "<i>Web search is unavailable right now — posts only.</i>")),
+        }
+        blocks
+    }
+
+    pub fn recommendations(self, posts: &[RetrievedPost]) -> Vec<String> {
+        if posts.is_empty() {
+            return vec![self.pick(
+                "🤷 Пока нечего посоветовать: задайте пару вопросов через /ask или добавьте каналы.",
+                "🤷 Nothing to suggest yet: ask a few questions with /ask or add channels.",
+            )];
+        }
+        let mut blocks = vec![self.pick("✨ <b>Может быть интересно</b>", "✨ <b>You may like</b>")];
+        for (i, p) in posts.iter().enumerate() {
+            blocks.push(format!("{}. {} · {}\n{}", i + 1, link(&p.post.link, &p.channel_title), date(p.post.date), escape(&p.snippet)));
+        }
+        blocks
+    }
+
+    pub fn nothing_new(self) -> String {
+        self.pick("📭 С прошлого дайджеста новых постов нет.", "📭 No new posts since your last digest.")
+    }
+
+    pub fn digest(self, content: &DigestContent, overview: Option<&str>) -> Vec<String> {
+        let n = content.post_count();
+        let mut blocks = vec![match self.0 {
+            Language::Ru => format!("📰 <b>Дайджест</b> · {} — {} · постов: {n}", date(content.since), date(content.until)),
+            Language::En => format!("📰 <b>Digest</b> · {} — {} · {n} posts", date(content.since), date(content.until)),
+        }];
+        if let Some(o) = overview {
+            blocks.push(format!("<i>{}</i>", escape(o)));
+        }
+        for group in &content.groups {
+            let topic = if group.topic.is_empty() { self.pick("Разное", "Other") } else { format!("#{}", group.topic) };
+            // One block per topic; a topic longer than a message is cut between its lines.
+            let mut block = format!("<b>{}</b>", escape(&topic));
+            for item in &group.items {
+                block.push_str(&format!("\n• {}: {}", link(&item.post.link, &item.channel_title), escape(&item.extract)));
+            }
+            blocks.push(block);
+        }
+        blocks
+    }
+}

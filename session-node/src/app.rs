@@ -83,6 +83,7 @@ impl App {
 
         if let Some(search) = &search {
             tasks.extend(crate::search::spawn(backend.clone(), search.clone(), shutdown_rx.clone()));
+            tasks.extend(crate::answers::spawn(backend.clone(), search, &config, shutdown_rx.clone()).await.map_err(StartError::Search)?);
         }
 
         if let Some(bot) = config.bot.clone() {

@@ -34,6 +34,12 @@ pub struct Config {
     pub embedder: EmbedderConfig,
     /// The tagging model (OpenAI-compatible); None = keyword tags.
     pub tagger: Option<siftgram_models::OpenAiEndpoint>,
+    /// The chat providers for answers and digests, in order; None = extractive answers.
+    pub chat: Option<std::sync::Arc<siftgram_models::ProviderChain>>,
+    /// SearXNG for `/search`; None = posts only.
+    pub searxng: Option<siftgram_web::SearxngConfig>,
+    /// Outgoing webhook targets; None = no webhooks.
+    pub webhooks: Option<siftgram_web::WebhookTargets>,
 }
 
 impl std::fmt::Debug for Config {
@@ -93,6 +99,11 @@ impl Config {
             bot,
             embedder,
             tagger: siftgram_models::tagger_from_lookup(&lookup),
+            chat: siftgram_models::chat_from_lookup(&lookup)
+                .map_err(|(name, why)| ConfigError::Invalid { name: "SIFTGRAM_CHAT_<n>_*", why: format!("{name}: {why}") })?
+                .map(std::sync::Arc::new),
+            searxng: siftgram_web::SearxngConfig::from_lookup(&lookup),
+            webhooks: siftgram_web::WebhookTargets::from_lookup(&lookup).map_err(|(name, why)| ConfigError::Invalid { name, why })?,
         })
     }
 }

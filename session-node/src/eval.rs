@@ -1,12 +1,14 @@
 //! `siftgram eval`: index a corpus into a fresh embedded system and measure retrieval over a
-//! question set — recall@1/5/10, MRR@10 and nDCG@10.
+//! question set — recall@1/5/10, MRR@10 and nDCG@10 — and, with `--answers`, the answers: the
+//! share whose citations are all valid and the share citing at least one relevant post.
 
 use siftgram_core::clock::ManualClock;
 use siftgram_core::export::{RecordedChannel, parse_date, read_desktop_export, read_posts_jsonl};
 use siftgram_core::indexing::CachedEmbedder;
 use siftgram_core::messages::PostMessage;
-use siftgram_core::model::{Channel, PostKey, TierCatalog, User, UserId};
-use siftgram_core::ports::{Embedder, SearchIndex, TableStore};
+use siftgram_core::answer::{Answer, AnswerKind, AskSettings, Asker};
+use siftgram_core::model::{Channel, Language, PostKey, TierCatalog, User, UserId};
+use siftgram_core::ports::{ChatModel, Embedder, SearchIndex, TableStore};
 use siftgram_core::repo::Repository;
 use siftgram_core::retrieval::{RetrievalRequest, Retriever};
 use siftgram_core::{Clock, SystemClock, Timestamp};
@@ -93,45 +95,123 @@ pub fn read_questions(path: &Path) -> Result<Vec<EvalQuestion>, String> {
     Ok(out)
 }
 
-/// Indexes `corpus` into a fresh embedded system under `work_dir` and scores every question.
-pub async fn run_eval(corpus: &[RecordedChannel], questions: &[EvalQuestion], embedder: Arc<dyn Embedder>, work_dir: &Path) -> Result<Metrics, String> {
-    let err = |e: &dyn std::fmt::Display| e.to_string();
-    let clock = Arc::new(ManualClock::starting_at(SystemClock.now()));
-    let db = EmbeddedDb::open_dir(&work_dir.join("store")).map_err(|e| err(&e))?;
-    let store: Arc<dyn TableStore> = Arc::new(EmbeddedTableStore::new(db, clock.clone()));
-    let repo = Repository::new(store, clock.clone(), TierCatalog::default());
-    let index = EmbeddedIndex::open_dir(&work_dir.join("index")).map_err(|e| err(&e))?;
-    let embedder: Arc<dyn Embedder> = Arc::new(CachedEmbedder::new(embedder, repo.clone()));
-    let indexer = siftgram_search::indexer(repo.clone(), Arc::new(index.clone()), embedder.clone(), None, None);
-    let keywords = indexer.keywords.clone();
-    index.open_collection(&indexer.collection()).await.map_err(|e| err(&e))?;
-    let reader = UserId::new(1).expect("valid id");
-    let mut user = User::new(reader, "eval", Default::default(), clock.now()).map_err(|e| err(&e))?;
-    user.tier = siftgram_core::model::Tier::Enterprise; // follows every channel of the corpus
-    repo.create_user(&user).await.map_err(|e| err(&e))?;
-    for channel in corpus {
-        let title = if channel.title.trim().is_empty() { format!("Channel {}", channel.id) } else { channel.title.clone() };
-        repo.save_channel(&Channel::new(channel.id, None, &title).map_err(|e| err(&e))?).await.map_err(|e| err(&e))?;
-        repo.subscribe(reader, channel.id).await.map_err(|e| err(&e))?;
-        for post in &channel.posts {
-            indexer.apply(PostMessage::Publish { post: post.clone() }).await.map_err(|e| err(&e))?;
+/// A fresh embedded system holding the corpus, with one reader following every channel.
+pub struct EvalSystem {
+    pub repo: Repository,
+    pub retriever: Arc<Retriever>,
+    pub reader: UserId,
+    clock: Arc<ManualClock>,
+}
+
+impl EvalSystem {
+    /// Indexes `corpus` into a fresh embedded store and index under `work_dir`.
+    pub async fn build(corpus: &[RecordedChannel], embedder: Arc<dyn Embedder>, work_dir: &Path) -> Result<EvalSystem, String> {
+        let err = |e: &dyn std::fmt::Display| e.to_string();
+        let clock = Arc::new(ManualClock::starting_at(SystemClock.now()));
+        let db = EmbeddedDb::open_dir(&work_dir.join("store")).map_err(|e| err(&e))?;
+        let store: Arc<dyn TableStore> = Arc::new(EmbeddedTableStore::new(db, clock.clone()));
+        let repo = Repository::new(store, clock.clone(), TierCatalog::default());
+        let index = EmbeddedIndex::open_dir(&work_dir.join("index")).map_err(|e| err(&e))?;
+        let embedder: Arc<dyn Embedder> = Arc::new(CachedEmbedder::new(embedder, repo.clone()));
+        let indexer = siftgram_search::indexer(repo.clone(), Arc::new(index.clone()), embedder.clone(), None, None);
+        let keywords = indexer.keywords.clone();
+        index.open_collection(&indexer.collection()).await.map_err(|e| err(&e))?;
+        let reader = UserId::new(1).expect("valid id");
+        let mut user = User::new(reader, "eval", Default::default(), clock.now()).map_err(|e| err(&e))?;
+        user.tier = siftgram_core::model::Tier::Enterprise; // follows every channel of the corpus
+        repo.create_user(&user).await.map_err(|e| err(&e))?;
+        for channel in corpus {
+            let title = if channel.title.trim().is_empty() { format!("Channel {}", channel.id) } else { channel.title.clone() };
+            repo.save_channel(&Channel::new(channel.id, None, &title).map_err(|e| err(&e))?).await.map_err(|e| err(&e))?;
+            repo.subscribe(reader, channel.id).await.map_err(|e| err(&e))?;
+            for post in &channel.posts {
+                indexer.apply(PostMessage::Publish { post: post.clone() }).await.map_err(|e| err(&e))?;
+            }
+        }
+        let retriever = Arc::new(Retriever { repo: repo.clone(), index: Arc::new(index), embedder, keywords });
+        Ok(EvalSystem { repo, retriever, reader, clock })
+    }
+
+    fn now_for(&self, q: &EvalQuestion) -> Timestamp {
+        q.as_of.unwrap_or_else(|| self.clock.now())
+    }
+
+    /// Retrieval metrics over `questions`.
+    pub async fn retrieval_metrics(&self, questions: &[EvalQuestion]) -> Result<Metrics, String> {
+        let mut all = Vec::with_capacity(questions.len());
+        for q in questions {
+            let request = RetrievalRequest { user: self.reader, question: q.q.clone(), limit: 10, now: self.now_for(q), recency_half_life_days: None, tags: Vec::new() };
+            let ranked: Vec<PostKey> = self.retriever.retrieve(&request).await.map_err(|e| e.to_string())?.posts.iter().map(|p| p.post.key).collect();
+            all.push(score(&ranked, &q.relevant));
+        }
+        Ok(average(&all))
+    }
+
+    /// Answers every question (with `chat`, or extractively) and checks their citations.
+    pub async fn answer_metrics(&self, questions: &[EvalQuestion], chat: Option<Arc<dyn ChatModel>>) -> Result<AnswerMetrics, String> {
+        let settings = AskSettings { cache_secs: 1, ..AskSettings::default() };
+        let asker = Asker { repo: self.repo.clone(), retriever: self.retriever.clone(), keywords: self.retriever.keywords.clone(), chat, settings };
+        let mut m = AnswerMetrics { questions: questions.len(), ..Default::default() };
+        for q in questions {
+            let now = self.now_for(q);
+            let request = RetrievalRequest { user: self.reader, question: q.q.clone(), limit: settings.posts, now, recency_half_life_days: None, tags: Vec::new() };
+            let context: Vec<PostKey> = self.retriever.retrieve(&request).await.map_err(|e| e.to_string())?.posts.iter().map(|p| p.post.key).collect();
+            let answer = asker.ask(self.reader, &q.q, Language::Ru, now).await.map_err(|e| e.to_string())?.answer;
+            if answer.kind == AnswerKind::Nothing {
+                continue;
+            }
+            m.answered += 1;
+            if citations_valid(&answer, &context) {
+                m.valid_citations += 1;
+            }
+            if answer.sources.iter().any(|c| q.relevant.contains(&c.key)) {
+                m.cites_relevant += 1;
+            }
+        }
+        Ok(m)
+    }
+}
+
+/// Counts over a question set (shares are of all questions).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AnswerMetrics {
+    pub questions: usize,
+    pub answered: usize,
+    pub valid_citations: usize,
+    pub cites_relevant: usize,
+}
+
+/// Every `[n]` in the text names a listed source, every source is cited, and every source is a
+/// post the answer was given.
+pub fn citations_valid(answer: &Answer, context: &[PostKey]) -> bool {
+    let mut cited = std::collections::BTreeSet::new();
+    let text = &answer.text;
+    let mut rest = text.as_str();
+    while let Some(open) = rest.find('[') {
+        let after = &rest[open + 1..];
+        match after.find(']') {
+            Some(close) => {
+                if let Ok(n) = after[..close].trim().parse::<usize>() {
+                    cited.insert(n);
+                }
+                rest = &after[close + 1..];
+            }
+            None => break,
         }
     }
-    let retriever = Retriever { repo, index: Arc::new(index), embedder, keywords };
-    let mut all = Vec::with_capacity(questions.len());
-    for q in questions {
-        let request = RetrievalRequest {
-            user: reader,
-            question: q.q.clone(),
-            limit: 10,
-            now: q.as_of.unwrap_or_else(|| clock.now()),
-            recency_half_life_days: None,
-            tags: Vec::new(),
-        };
-        let ranked: Vec<PostKey> = retriever.retrieve(&request).await.map_err(|e| err(&e))?.posts.iter().map(|p| p.post.key).collect();
-        all.push(score(&ranked, &q.relevant));
-    }
-    Ok(average(&all))
+    let numbers: std::collections::BTreeSet<usize> = answer.sources.iter().map(|c| c.number).collect();
+    !cited.is_empty() && cited == numbers && answer.sources.iter().all(|c| context.contains(&c.key))
+}
+
+/// Indexes `corpus` into a fresh embedded system under `work_dir` and scores every question.
+pub async fn run_eval(corpus: &[RecordedChannel], questions: &[EvalQuestion], embedder: Arc<dyn Embedder>, work_dir: &Path) -> Result<Metrics, String> {
+    EvalSystem::build(corpus, embedder, work_dir).await?.retrieval_metrics(questions).await
+}
+
+pub fn print_answer_table(m: &AnswerMetrics, model: &str) {
+    let share = |n: usize| if m.questions == 0 { 0.0 } else { n as f64 / m.questions as f64 };
+    println!("{:<12} {:>9} {:>9} {:>16} {:>15}", "answers", "questions", "answered", "valid_citations", "cites_relevant");
+    println!("{:<12} {:>9} {:>9.3} {:>16.3} {:>15.3}", model, m.questions, share(m.answered), share(m.valid_citations), share(m.cites_relevant));
 }
 
 pub fn print_table(rows: &[(&str, Metrics)]) {
@@ -151,6 +231,17 @@ mod tests {
 
     fn k(m: i64) -> PostKey {
         PostKey::new(ChannelId::new(1).unwrap(), m).unwrap()
+    }
+
+    #[test]
+    fn citations_are_valid_only_when_every_marker_and_source_match_the_context() {
+        use siftgram_core::answer::Citation;
+        let source = |number, m| Citation { number, key: k(m), channel_title: "C".into(), link: String::new(), date: Timestamp(0) };
+        let answer = |text: &str, sources| Answer { kind: AnswerKind::Extractive, text: text.into(), sources };
+        assert!(citations_valid(&answer("a [1]. b [2].", vec![source(1, 1), source(2, 2)]), &[k(1), k(2), k(3)]));
+        assert!(!citations_valid(&answer("a [1]. b [3].", vec![source(1, 1), source(2, 2)]), &[k(1), k(2)]), "a marker without a source");
+        assert!(!citations_valid(&answer("a [1].", vec![source(1, 9)]), &[k(1)]), "a source outside the context");
+        assert!(!citations_valid(&answer("no markers", vec![source(1, 1)]), &[k(1)]));
     }
 
     #[test]

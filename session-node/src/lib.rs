@@ -4,6 +4,7 @@
 //! `App::start` builds everything once and returns a handle; `main.rs` only parses the command
 //! line, and tests start the same `App` on a random port.
 
+pub mod answers;
 pub mod app;
 pub mod backend;
 pub mod bench;

@@ -32,6 +32,10 @@ enum Command {
         /// JSONL: {"q", "relevant": ["<channel>:<message>"], "as_of"?}.
         #[arg(long)]
         questions: std::path::PathBuf,
+        /// Also answer every question (the configured chat model, else extractively) and report
+        /// the share with all citations valid and the share citing a relevant post.
+        #[arg(long)]
+        answers: bool,
     },
     /// Print ingest throughput and query latency of the embedded index (build with --release).
     Bench {
@@ -83,14 +87,21 @@ async fn main() -> anyhow::Result<()> {
             let report = migrate::run(&backend, &config).await?;
             println!("schema version {} (applied now: {:?})", report.schema_version, report.applied);
         }
-        Command::Eval { corpus, questions } => {
+        Command::Eval { corpus, questions, answers } => {
             use siftgram_session_node::eval;
             let corpus = eval::read_corpus(&corpus).map_err(anyhow::Error::msg)?;
             let questions = eval::read_questions(&questions).map_err(anyhow::Error::msg)?;
             let embedder = config.embedder.build().await.context("embedding model")?;
             let work = tempfile::tempdir().context("a scratch directory")?;
-            let metrics = eval::run_eval(&corpus, &questions, embedder, work.path()).await.map_err(anyhow::Error::msg)?;
+            let system = eval::EvalSystem::build(&corpus, embedder, work.path()).await.map_err(anyhow::Error::msg)?;
+            let metrics = system.retrieval_metrics(&questions).await.map_err(anyhow::Error::msg)?;
             eval::print_table(&[("embedded", metrics)]);
+            if answers {
+                let chat = config.chat.clone().map(|c| c as std::sync::Arc<dyn siftgram_core::ports::ChatModel>);
+                let label = if chat.is_some() { "model" } else { "extractive" };
+                let m = system.answer_metrics(&questions, chat).await.map_err(anyhow::Error::msg)?;
+                eval::print_answer_table(&m, label);
+            }
         }
         Command::Bench { sizes, embed_sample } => {
             let embedder = config.embedder.build().await.context("embedding model")?;

@@ -3,7 +3,6 @@
 
 use crate::backend::Backend;
 use crate::supervise::supervise;
-use siftgram_core::consume::process_batch;
 use siftgram_core::indexing::{CachedEmbedder, Indexer};
 use siftgram_core::ports::{Embedder, SearchIndex};
 use siftgram_core::retention::apply_retention;
@@ -73,20 +72,7 @@ pub async fn reindex(backend: &Backend, config: &Config) -> Result<u64, String> 
 
 /// The indexer loop over the posts queue and the daily retention pass, both supervised.
 pub fn spawn(backend: Backend, search: SearchServices, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
-    let posts_backend = backend.clone();
-    let indexer = search.indexer.clone();
-    let consumer = supervise("indexer", shutdown.clone(), move |mut stop| {
-        let (backend, indexer) = (posts_backend.clone(), indexer.clone());
-        async move {
-            let posts = backend.queue(queue_spec("posts").map_err(|e| e.to_string())?).await.map_err(|e| e.to_string())?;
-            loop {
-                tokio::select! {
-                    r = process_batch(&*posts, &*indexer, 10, Duration::from_secs(2)) => { r.map_err(|e| e.to_string())?; }
-                    _ = stop.wait_for(|s| *s) => return Ok::<(), String>(()),
-                }
-            }
-        }
-    });
+    let consumer = crate::supervise::consume_queue("indexer", backend.clone(), "posts", search.indexer.clone(), shutdown.clone());
     let retention = supervise("retention", shutdown, move |mut stop| {
         let (repo, index) = (backend.repo.clone(), search.index.clone());
         async move {

@@ -60,3 +60,27 @@ mod tests {
         handle.await.unwrap();
     }
 }
+
+/// A supervised consumer of the queue `queue` (a name from the schema): batches of 10 to
+/// `handler` until shutdown.
+pub fn consume_queue(
+    name: &'static str,
+    backend: crate::Backend,
+    queue: &'static str,
+    handler: std::sync::Arc<dyn siftgram_core::consume::MessageHandler>,
+    shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    supervise(name, shutdown, move |mut stop| {
+        let (backend, handler) = (backend.clone(), handler.clone());
+        async move {
+            let spec = siftgram_core::schema::queue_spec(queue).map_err(|e| e.to_string())?;
+            let queue = backend.queue(spec).await.map_err(|e| e.to_string())?;
+            loop {
+                tokio::select! {
+                    r = siftgram_core::consume::process_batch(&*queue, &*handler, 10, Duration::from_secs(2)) => { r.map_err(|e| e.to_string())?; }
+                    _ = stop.wait_for(|s| *s) => return Ok::<(), String>(()),
+                }
+            }
+        }
+    })
+}

@@ -2,6 +2,7 @@
 //! (temp dir, or table and queue names on LocalStack) on either backend, so tests run in
 //! parallel; the conformance suites run the same cases against both backends.
 
+pub mod answers;
 pub mod conformance;
 pub mod bot;
 pub mod search;

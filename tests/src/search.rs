@@ -34,7 +34,7 @@ pub struct TestSearch {
     pub posts: Arc<dyn Queue>,
     pub index: EmbeddedIndex,
     pub indexer: Indexer,
-    pub retriever: Retriever,
+    pub retriever: Arc<Retriever>,
     _dir: tempfile::TempDir,
 }
 
@@ -47,7 +47,7 @@ impl TestSearch {
         let indexer = siftgram_search::indexer(sys.repo.clone(), Arc::new(index.clone()), embedder.clone(), None, Some(events));
         let keywords = indexer.keywords.clone();
         indexer.index.open_collection(&indexer.collection()).await.expect("collection opens");
-        let retriever = Retriever { repo: sys.repo.clone(), index: Arc::new(index.clone()), embedder, keywords };
+        let retriever = Arc::new(Retriever { repo: sys.repo.clone(), index: Arc::new(index.clone()), embedder, keywords });
         let posts = sys.queue(queue_spec("posts").expect("posts queue")).await;
         TestSearch { posts, index, indexer, retriever, _dir: dir }
     }

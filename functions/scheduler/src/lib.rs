@@ -1,9 +1,11 @@
 //! The scheduler Lambda (EventBridge, every few minutes): runs the periodic work that is due.
-//! Today that is retention, once a day; digests join it with the answers issue.
+//! Every tick: the digests that are due go to the jobs queue. Once a day: retention.
 
-use siftgram_aws::DynamoTableStore;
+use siftgram_aws::{DynamoTableStore, SqsQueue};
+use siftgram_core::digest::enqueue_due_digests;
 use siftgram_core::model::TierCatalog;
-use siftgram_core::ports::SearchIndex;
+use siftgram_core::ports::{Queue, SearchIndex};
+use siftgram_core::schema::queue_spec;
 use siftgram_core::repo::Repository;
 use siftgram_core::retention::apply_retention;
 use siftgram_core::{Clock, SystemClock};
@@ -16,19 +18,31 @@ pub struct SchedulerError(String);
 pub struct Scheduler {
     pub repo: Repository,
     pub index: Arc<dyn SearchIndex>,
+    pub jobs: Arc<dyn Queue>,
 }
 
-/// Built once per cold start over DynamoDB and `index`.
-pub fn build_with(sdk: &aws_config::SdkConfig, table: &str, clock: Arc<dyn Clock>, index: Arc<dyn SearchIndex>) -> Scheduler {
+/// Built once per cold start over DynamoDB, the jobs queue (`resource_prefix` + `jobs`) and `index`.
+pub async fn build_with(
+    sdk: &aws_config::SdkConfig,
+    table: &str,
+    resource_prefix: &str,
+    clock: Arc<dyn Clock>,
+    index: Arc<dyn SearchIndex>,
+) -> Result<Scheduler, SchedulerError> {
     let store = Arc::new(DynamoTableStore::new(aws_sdk_dynamodb::Client::new(sdk), table, clock.clone()));
-    Scheduler { repo: Repository::new(store, clock, TierCatalog::default()), index }
+    let spec = queue_spec("jobs").map_err(|e| SchedulerError(e.to_string()))?;
+    let jobs = SqsQueue::open(&aws_sdk_sqs::Client::new(sdk), resource_prefix, spec).await.map_err(|e| SchedulerError(e.to_string()))?;
+    Ok(Scheduler { repo: Repository::new(store, clock, TierCatalog::default()), index, jobs: Arc::new(jobs) })
 }
 
-/// As deployed: `SIFTGRAM_TABLE`, `SIFTGRAM_QDRANT_URL`, `SIFTGRAM_QDRANT_API_KEY`, `SIFTGRAM_QDRANT_COLLECTION`.
-pub fn build(sdk: &aws_config::SdkConfig, lookup: impl Fn(&str) -> Option<String>) -> Result<Scheduler, SchedulerError> {
+/// As deployed: `SIFTGRAM_TABLE`, `SIFTGRAM_RESOURCE_PREFIX`, `SIFTGRAM_QDRANT_URL`,
+/// `SIFTGRAM_QDRANT_API_KEY`, `SIFTGRAM_QDRANT_COLLECTION`.
+pub async fn build(sdk: &aws_config::SdkConfig, lookup: impl Fn(&str) -> Option<String>) -> Result<Scheduler, SchedulerError> {
     let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
     let index = siftgram_qdrant::QdrantIndex::from_lookup(&lookup).map_err(|e| SchedulerError(e.to_string()))?;
-    Ok(build_with(sdk, &get("SIFTGRAM_TABLE").unwrap_or_else(|| "siftgram".into()), Arc::new(SystemClock), Arc::new(index)))
+    let table = get("SIFTGRAM_TABLE").unwrap_or_else(|| "siftgram".into());
+    let prefix = get("SIFTGRAM_RESOURCE_PREFIX").unwrap_or_else(|| "siftgram-".into());
+    build_with(sdk, &table, &prefix, Arc::new(SystemClock), Arc::new(index)).await
 }
 
 /// One scheduled event. Retention runs on the first tick of each UTC day (the rule fires every
@@ -37,9 +51,10 @@ pub async fn handle(scheduler: &Scheduler, event: serde_json::Value) -> Result<s
     let now = scheduler.repo.clock().now();
     let forced = event["detail"]["task"].as_str() == Some("retention");
     let first_tick_of_day = now.0.rem_euclid(86_400) < 600;
+    let digests = enqueue_due_digests(&scheduler.repo, &*scheduler.jobs, now).await.map_err(|e| SchedulerError(e.to_string()))?;
     let mut removed = 0;
     if forced || first_tick_of_day {
         removed = apply_retention(&scheduler.repo, &*scheduler.index, now).await.map_err(|e| SchedulerError(e.to_string()))?;
     }
-    Ok(serde_json::json!({"retention_removed": removed}))
+    Ok(serde_json::json!({"digests_enqueued": digests, "retention_removed": removed}))
 }

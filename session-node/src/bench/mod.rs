@@ -1,5 +1,8 @@
 //! `siftgram bench`: ingest throughput (keyword-only and with the embedder) and hybrid query
-//! latency at several index sizes, with the process's memory. Figures, not pass/fail.
+//! latency at several index sizes, `/ask` latency without the model call, with the process's
+//! memory. Figures, not pass/fail.
+
+mod ask;
 
 use siftgram_core::clock::ManualClock;
 use siftgram_core::messages::PostMessage;
@@ -176,6 +179,10 @@ pub async fn run_bench(sizes: &[usize], keyword_posts: usize, embedder: Option<A
     for &size in sizes {
         let (all, five) = query_latency(size, 200, &work_dir.join(format!("query-{size}"))).await?;
         println!("hybrid search over {size} posts — all 100 channels: {all}; 5 channels: {five}; {}", memory());
+    }
+    for &size in sizes {
+        let figures = ask::ask_latency(size, 200, &work_dir.join(format!("ask-{size}"))).await?;
+        println!("/ask without the model call over {size} posts (retrieval + context + extractive answer + bookkeeping; query embedding not included, see above): {figures}; {}", memory());
     }
     Ok(())
 }

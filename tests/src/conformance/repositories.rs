@@ -295,7 +295,9 @@ pub async fn bad_input_gets_a_typed_error_and_writes_nothing(sys: &mut TestSyste
     assert!(invalid(sys.repo.acquire_lease("session#1", "", 30).await.map(|_| ())));
     let mut digest = sys.repo.digest_settings(uid(90)).await.unwrap();
     digest.timezone = "Europe/Moscow; DROP TABLE".into();
-    assert!(invalid(sys.repo.save_digest_settings(&digest).await));
+    assert!(invalid(sys.repo.save_digest_settings(&digest).await.map(|_| ())));
+    digest.timezone = "Mars/Olympus_Mons".into();
+    assert!(invalid(sys.repo.save_digest_settings(&digest).await.map(|_| ())), "an unknown zone is refused");
     assert_eq!(sys.store.writes(), writes, "no write was even attempted");
 
     // Invalid values cannot be built in the first place.

@@ -63,7 +63,7 @@ pub async fn login_with_a_valid_code_reserves_it_and_starts_a_qr_login(sys: &mut
     let commands = bot.take_commands().await;
     let [SessionCommand::StartQrLogin { user, invite, reply: reply_to, .. }] = &commands[..] else { panic!("{commands:?}") };
     assert_eq!((*user, invite), (uid(102), &code));
-    assert_eq!((reply_to.chat_id, reply_to.message_id), (102, reply.message_id), "the worker edits this message");
+    assert_eq!((reply_to.chat_id, reply_to.message_id), (102, Some(reply.message_id)), "the worker edits this message");
 
     let stored = sys.repo.get_invite(code.as_str()).await.unwrap().unwrap();
     assert_eq!((stored.uses, stored.holds.len()), (0, 1), "reserved, not yet redeemed");
@@ -106,7 +106,7 @@ pub async fn channels_can_be_added_up_to_the_tier_limit(sys: &mut TestSystem) {
         assert!(reply.text.contains(&format!("@channel_{n}")), "{}", reply.text);
         let commands = bot.take_commands().await;
         let [SessionCommand::ResolveChannel { username, reply: to, .. }] = &commands[..] else { panic!("{commands:?}") };
-        assert_eq!((username.as_str(), to.message_id), (format!("channel_{n}").as_str(), reply.message_id));
+        assert_eq!((username.as_str(), to.message_id), (format!("channel_{n}").as_str(), Some(reply.message_id)));
         // What the session node does once it has resolved the channel.
         bot.follows(&anna, 5000 + n, &format!("channel_{n}"), &format!("Channel {n}")).await;
     }
@@ -196,7 +196,7 @@ pub async fn search_recommend_and_digest_enqueue_jobs_within_the_plan(sys: &mut 
     let trial = bot.member(110, Tier::Trial).await;
     bot.says(&trial, "/search выборы").await;
     bot.says(&trial, "/recommend").await;
-    let digest = bot.says(&trial, "/digest").await;
+    let digest = bot.says(&trial, "/digest now").await;
     assert!(digest.text.starts_with('⏳'));
     let kinds: Vec<JobRequest> = bot.take_jobs().await.into_iter().map(|j| j.request).collect();
     assert_eq!(kinds, vec![JobRequest::Search { query: "выборы".into() }, JobRequest::Recommend, JobRequest::Digest]);

@@ -1,5 +1,6 @@
 //! User stories, written once and run on both backends by the `*_stories!` macros.
 
+pub mod answers;
 pub mod bot;
 pub mod bot_admin;
 pub mod search;

@@ -1,0 +1,85 @@
+//! `/ask` latency without the model call: retrieval (query embedding by a cheap stand-in, hybrid
+//! search filtered to the user's 100 channels, posts read from the store), context assembly, the
+//! extractive answer and the bookkeeping writes (query history, cache, seen marks) — over an
+//! embedded store and index holding `size` posts.
+
+use super::{Lcg, percentiles};
+use siftgram_core::answer::{AskSettings, Asker};
+use siftgram_core::clock::ManualClock;
+use siftgram_core::model::{Channel, ChannelId, Language, MediaKind, Post, PostKey, Tier, TierCatalog, User, UserId};
+use siftgram_core::ports::{ChunkPayload, CollectionInfo, EmbedError, EmbedKind, Embedder, IndexedChunk, KeywordEncoder, SearchIndex, TableStore};
+use siftgram_core::repo::Repository;
+use siftgram_core::retrieval::Retriever;
+use siftgram_core::{Clock, SystemClock, Timestamp};
+use siftgram_embedded::{EmbeddedDb, EmbeddedTableStore};
+use siftgram_search::{Analyzer, EmbeddedIndex};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+const DIM: usize = 384;
+const CHANNELS: i64 = 100;
+
+/// Deterministic unit vectors from the text: the search does the same work as with real ones.
+struct HashDense;
+#[async_trait::async_trait]
+impl Embedder for HashDense {
+    fn model(&self) -> &str {
+        "hash-dense-bench"
+    }
+    fn dimension(&self) -> usize {
+        DIM
+    }
+    async fn embed(&self, texts: &[String], _: EmbedKind) -> Result<Vec<Vec<f32>>, EmbedError> {
+        Ok(texts.iter().map(|t| Lcg(t.bytes().fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)))).vector(DIM)).collect())
+    }
+}
+
+/// Fills the store and the index with `size` posts over 100 channels; returns p50/p95/p99.
+pub async fn ask_latency(size: usize, questions: usize, dir: &Path) -> Result<String, String> {
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    let clock = Arc::new(ManualClock::starting_at(SystemClock.now()));
+    let db = EmbeddedDb::open_dir(&dir.join("store")).map_err(|e| err(&e))?;
+    let store: Arc<dyn TableStore> = Arc::new(EmbeddedTableStore::new(db, clock.clone()));
+    let repo = Repository::new(store, clock.clone(), TierCatalog::default());
+    let index = EmbeddedIndex::open_dir(&dir.join("index")).map_err(|e| err(&e))?;
+    index.open_collection(&CollectionInfo { model: HashDense.model().into(), dimension: DIM }).await.map_err(|e| err(&e))?;
+    let reader = UserId::new(1).expect("id");
+    let mut user = User::new(reader, "bench", Language::Ru, clock.now()).map_err(|e| err(&e))?;
+    user.tier = Tier::Enterprise;
+    repo.create_user(&user).await.map_err(|e| err(&e))?;
+    for c in 1..=CHANNELS {
+        let id = ChannelId::new(c).expect("id");
+        repo.save_channel(&Channel::new(id, None, &format!("Канал {c}")).map_err(|e| err(&e))?).await.map_err(|e| err(&e))?;
+        repo.subscribe(reader, id).await.map_err(|e| err(&e))?;
+    }
+    let analyzer = Analyzer::default();
+    let mut rng = Lcg(size as u64 + 17);
+    let mut batch = Vec::new();
+    let now = clock.now();
+    for n in 0..size as i64 {
+        let channel = ChannelId::new(n % CHANNELS + 1).expect("id");
+        let key = PostKey::new(channel, n / CHANNELS + 1).map_err(|e| err(&e))?;
+        let text = format!("{}. {}. {}.", rng.text(12), rng.text(10), rng.text(14));
+        let date = Timestamp(now.0 - (size as i64 - n) * 60);
+        repo.insert_post(&Post::new(key, None, &text, date, MediaKind::None).map_err(|e| err(&e))?).await.map_err(|e| err(&e))?;
+        let payload = ChunkPayload { date, tags: Vec::new(), language: Language::Ru };
+        batch.push((key, vec![IndexedChunk { post: key, chunk: 0, dense: rng.vector(DIM), sparse: analyzer.document(&text), payload }]));
+        if batch.len() == 5000 {
+            index.upsert_many(std::mem::take(&mut batch)).await.map_err(|e| err(&e))?;
+        }
+    }
+    index.upsert_many(batch).await.map_err(|e| err(&e))?;
+    let keywords: Arc<dyn KeywordEncoder> = Arc::new(analyzer);
+    let retriever = Arc::new(Retriever { repo: repo.clone(), index: Arc::new(index), embedder: Arc::new(HashDense), keywords: keywords.clone() });
+    let asker = Asker { repo, retriever, keywords, chat: None, settings: AskSettings::default() };
+    let mut samples = Vec::with_capacity(questions);
+    for i in 0..questions {
+        // Distinct questions: the cache never answers.
+        let question = format!("{} {i}?", rng.text(4));
+        let t = Instant::now();
+        asker.ask(reader, &question, Language::Ru, clock.now()).await.map_err(|e| err(&e))?;
+        samples.push(t.elapsed());
+    }
+    Ok(percentiles(samples))
+}

@@ -154,3 +154,34 @@ impl MessageHandler for WebhookDispatcher {
         if failures.is_empty() { Ok(()) } else { Err(HandleError::retry(failures.join("; "))) }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use siftgram_core::model::{ChannelId, PostKey};
+
+    #[test]
+    fn the_signature_is_rfc_4231_hmac_sha256() {
+        // RFC 4231, test case 2.
+        assert_eq!(sign("Jefe", b"what do ya want for nothing?"), "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    }
+
+    #[test]
+    fn targets_need_http_urls_and_a_signing_key() {
+        let lookup = |vars: &'static [(&'static str, &'static str)]| move |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string());
+        assert!(WebhookTargets::from_lookup(lookup(&[])).unwrap().is_none());
+        assert_eq!(WebhookTargets::from_lookup(lookup(&[("SIFTGRAM_WEBHOOK_URLS", "https://n8n.example/hook")])).unwrap_err().0, "SIFTGRAM_WEBHOOK_SECRET_KEY");
+        assert_eq!(WebhookTargets::from_lookup(lookup(&[("SIFTGRAM_WEBHOOK_URLS", "ftp://x"), ("SIFTGRAM_WEBHOOK_SECRET_KEY", "0123456789abcdef")])).unwrap_err().0, "SIFTGRAM_WEBHOOK_URLS");
+        let ok = WebhookTargets::from_lookup(lookup(&[("SIFTGRAM_WEBHOOK_URLS", "https://a.example/h, http://b.example/h"), ("SIFTGRAM_WEBHOOK_SECRET_KEY", "0123456789abcdef")])).unwrap().unwrap();
+        assert_eq!(ok.urls.len(), 2);
+    }
+
+    #[test]
+    fn a_new_tagged_post_is_three_webhook_events_and_an_edit_two() {
+        let key = PostKey::new(ChannelId::new(5).unwrap(), 7).unwrap();
+        let names = |edited| webhook_events(&Event::PostIndexed { key, chunks: 1, tags: vec!["rust".into()], edited }).into_iter().map(|(n, _)| n).collect::<Vec<_>>();
+        assert_eq!(names(false), ["new_post", "post_tagged", "post_indexed"]);
+        assert_eq!(names(true), ["post_tagged", "post_indexed"]);
+        assert!(webhook_events(&Event::PostRemoved { key }).is_empty());
+    }
+}

@@ -7,13 +7,11 @@ use siftgram_core::export::{RecordedChannel, parse_date, read_desktop_export, re
 use siftgram_core::indexing::CachedEmbedder;
 use siftgram_core::messages::PostMessage;
 use siftgram_core::answer::{Answer, AnswerKind, AskSettings, Asker};
-use siftgram_core::model::{Channel, Language, PostKey, TierCatalog, User, UserId};
-use siftgram_core::ports::{ChatModel, Embedder, SearchIndex, TableStore};
+use siftgram_core::model::{Channel, Language, PostKey, User, UserId};
+use siftgram_core::ports::{ChatModel, Embedder, SearchIndex};
 use siftgram_core::repo::Repository;
 use siftgram_core::retrieval::{RetrievalRequest, Retriever};
-use siftgram_core::{Clock, SystemClock, Timestamp};
-use siftgram_embedded::{EmbeddedDb, EmbeddedTableStore};
-use siftgram_search::EmbeddedIndex;
+use siftgram_core::{Clock, Timestamp};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -107,11 +105,7 @@ impl EvalSystem {
     /// Indexes `corpus` into a fresh embedded store and index under `work_dir`.
     pub async fn build(corpus: &[RecordedChannel], embedder: Arc<dyn Embedder>, work_dir: &Path) -> Result<EvalSystem, String> {
         let err = |e: &dyn std::fmt::Display| e.to_string();
-        let clock = Arc::new(ManualClock::starting_at(SystemClock.now()));
-        let db = EmbeddedDb::open_dir(&work_dir.join("store")).map_err(|e| err(&e))?;
-        let store: Arc<dyn TableStore> = Arc::new(EmbeddedTableStore::new(db, clock.clone()));
-        let repo = Repository::new(store, clock.clone(), TierCatalog::default());
-        let index = EmbeddedIndex::open_dir(&work_dir.join("index")).map_err(|e| err(&e))?;
+        let crate::scratch::Scratch { repo, index, clock } = crate::scratch::Scratch::open(work_dir)?;
         let embedder: Arc<dyn Embedder> = Arc::new(CachedEmbedder::new(embedder, repo.clone()));
         let indexer = siftgram_search::indexer(repo.clone(), Arc::new(index.clone()), embedder.clone(), None, None);
         let keywords = indexer.keywords.clone();

@@ -13,6 +13,7 @@ pub mod config;
 pub mod eval;
 pub mod http;
 pub mod migrate;
+pub mod scratch;
 pub mod search;
 pub mod supervise;
 

@@ -4,6 +4,7 @@
 
 pub mod answers;
 pub mod conformance;
+pub mod lambda;
 pub mod bot;
 pub mod search;
 pub mod stories;

@@ -10,6 +10,7 @@ use siftgram_core::ports::{OutgoingMessage, SearchIndex};
 use siftgram_core::schema::queue_spec;
 use siftgram_search::EmbeddedIndex;
 use siftgram_tests::TestSystem;
+use siftgram_tests::lambda::sqs_records;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -38,19 +39,7 @@ mod localstack {
         }
 
         // What the Lambda service would hand the function: the messages as SQS returns them.
-        let sqs = aws_sdk_sqs::Client::new(sdk);
-        let url = sqs.get_queue_url().queue_name(format!("{prefix}posts")).send().await.unwrap().queue_url.unwrap();
-        let mut records = Vec::new();
-        while records.len() < 3 {
-            let got = sqs.receive_message().queue_url(&url).max_number_of_messages(10).wait_time_seconds(1).send().await.unwrap();
-            for m in got.messages.unwrap_or_default() {
-                records.push(serde_json::json!({
-                    "messageId": m.message_id, "receiptHandle": m.receipt_handle, "body": m.body,
-                    "md5OfBody": m.md5_of_body, "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
-                    "eventSource": "aws:sqs", "eventSourceARN": format!("arn:aws:sqs:us-east-1:000000000000:{prefix}posts"), "awsRegion": "us-east-1"
-                }));
-            }
-        }
+        let records = sqs_records(sdk, prefix, "posts", 3).await;
         let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_value(serde_json::json!({"Records": records})).unwrap();
         let ids: HashMap<String, String> = event.records.iter().map(|r| (r.body.clone().unwrap(), r.message_id.clone().unwrap())).collect();
 

@@ -10,31 +10,11 @@ use siftgram_core::schema::queue_spec;
 use siftgram_fake_openai::{API_KEY, FakeOpenAi};
 use siftgram_fake_web::WebhookReceiver;
 use siftgram_tests::TestSystem;
+use siftgram_tests::lambda::sqs_records;
 use siftgram_tests::bot::TestBot;
 use siftgram_tests::search::TestSearch;
 use std::collections::HashMap;
 use std::sync::Arc;
-
-/// Everything on `queue` as the Lambda service would deliver it.
-async fn records(sdk: &aws_config::SdkConfig, prefix: &str, queue: &str, at_least: usize) -> Vec<serde_json::Value> {
-    let sqs = aws_sdk_sqs::Client::new(sdk);
-    let url = sqs.get_queue_url().queue_name(format!("{prefix}{queue}")).send().await.unwrap().queue_url.unwrap();
-    let mut out = Vec::new();
-    for _ in 0..10 {
-        let got = sqs.receive_message().queue_url(&url).max_number_of_messages(10).wait_time_seconds(1).send().await.unwrap();
-        for m in got.messages.unwrap_or_default() {
-            out.push(serde_json::json!({
-                "messageId": m.message_id, "receiptHandle": m.receipt_handle, "body": m.body,
-                "md5OfBody": m.md5_of_body, "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
-                "eventSource": "aws:sqs", "eventSourceARN": format!("arn:aws:sqs:us-east-1:000000000000:{prefix}{queue}"), "awsRegion": "us-east-1"
-            }));
-        }
-        if out.len() >= at_least {
-            break;
-        }
-    }
-    out
-}
 
 mod localstack {
     use super::*;
@@ -72,8 +52,8 @@ mod localstack {
         let jobs = sys.queue(queue_spec("jobs").unwrap()).await;
         jobs.send(OutgoingMessage::new("{\"not\": \"a job\"}")).await.unwrap();
 
-        let mut all = records(sdk, prefix, "jobs", 2).await;
-        all.extend(records(sdk, prefix, "events", 1).await);
+        let mut all = sqs_records(sdk, prefix, "jobs", 2).await;
+        all.extend(sqs_records(sdk, prefix, "events", 1).await);
         assert_eq!(all.len(), 3, "two jobs-queue records and the post's event");
         let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_value(serde_json::json!({"Records": all})).unwrap();
         let response = siftgram_fn_worker::handle(&services, event.clone()).await;

@@ -5,14 +5,11 @@
 
 use super::{Lcg, percentiles};
 use siftgram_core::answer::{AskSettings, Asker};
-use siftgram_core::clock::ManualClock;
-use siftgram_core::model::{Channel, ChannelId, Language, MediaKind, Post, PostKey, Tier, TierCatalog, User, UserId};
-use siftgram_core::ports::{ChunkPayload, CollectionInfo, EmbedError, EmbedKind, Embedder, IndexedChunk, KeywordEncoder, SearchIndex, TableStore};
-use siftgram_core::repo::Repository;
+use siftgram_core::model::{Channel, ChannelId, Language, MediaKind, Post, PostKey, Tier, User, UserId};
+use siftgram_core::ports::{ChunkPayload, CollectionInfo, EmbedError, EmbedKind, Embedder, IndexedChunk, KeywordEncoder, SearchIndex};
 use siftgram_core::retrieval::Retriever;
-use siftgram_core::{Clock, SystemClock, Timestamp};
-use siftgram_embedded::{EmbeddedDb, EmbeddedTableStore};
-use siftgram_search::{Analyzer, EmbeddedIndex};
+use siftgram_core::{Clock, Timestamp};
+use siftgram_search::Analyzer;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -38,11 +35,7 @@ impl Embedder for HashDense {
 /// Fills the store and the index with `size` posts over 100 channels; returns p50/p95/p99.
 pub async fn ask_latency(size: usize, questions: usize, dir: &Path) -> Result<String, String> {
     let err = |e: &dyn std::fmt::Display| e.to_string();
-    let clock = Arc::new(ManualClock::starting_at(SystemClock.now()));
-    let db = EmbeddedDb::open_dir(&dir.join("store")).map_err(|e| err(&e))?;
-    let store: Arc<dyn TableStore> = Arc::new(EmbeddedTableStore::new(db, clock.clone()));
-    let repo = Repository::new(store, clock.clone(), TierCatalog::default());
-    let index = EmbeddedIndex::open_dir(&dir.join("index")).map_err(|e| err(&e))?;
+    let crate::scratch::Scratch { repo, index, clock } = crate::scratch::Scratch::open(dir)?;
     index.open_collection(&CollectionInfo { model: HashDense.model().into(), dimension: DIM }).await.map_err(|e| err(&e))?;
     let reader = UserId::new(1).expect("id");
     let mut user = User::new(reader, "bench", Language::Ru, clock.now()).map_err(|e| err(&e))?;

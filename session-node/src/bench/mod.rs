@@ -4,13 +4,10 @@
 
 mod ask;
 
-use siftgram_core::clock::ManualClock;
 use siftgram_core::messages::PostMessage;
-use siftgram_core::model::{Channel, ChannelId, Language, MediaKind, Post, PostKey, TierCatalog};
-use siftgram_core::ports::{ChunkPayload, EmbedError, EmbedKind, Embedder, IndexFilter, IndexQuery, IndexedChunk, SearchIndex, TableStore};
-use siftgram_core::repo::Repository;
-use siftgram_core::{Clock, SystemClock, Timestamp};
-use siftgram_embedded::{EmbeddedDb, EmbeddedTableStore};
+use siftgram_core::model::{Channel, ChannelId, Language, MediaKind, Post, PostKey};
+use siftgram_core::ports::{ChunkPayload, EmbedError, EmbedKind, Embedder, IndexFilter, IndexQuery, IndexedChunk, SearchIndex};
+use siftgram_core::{Clock, Timestamp};
 use siftgram_search::{Analyzer, EmbeddedIndex};
 use std::path::Path;
 use std::sync::Arc;
@@ -100,11 +97,7 @@ fn percentiles(mut samples: Vec<Duration>) -> String {
 
 async fn ingest(embedder: Arc<dyn Embedder>, posts: usize, dir: &Path, seed: u64) -> Result<f64, String> {
     let err = |e: &dyn std::fmt::Display| e.to_string();
-    let clock = Arc::new(ManualClock::starting_at(SystemClock.now()));
-    let db = EmbeddedDb::open_dir(&dir.join("store")).map_err(|e| err(&e))?;
-    let store: Arc<dyn TableStore> = Arc::new(EmbeddedTableStore::new(db, clock.clone()));
-    let repo = Repository::new(store, clock.clone(), TierCatalog::default());
-    let index = EmbeddedIndex::open_dir(&dir.join("index")).map_err(|e| err(&e))?;
+    let crate::scratch::Scratch { repo, index, clock } = crate::scratch::Scratch::open(dir)?;
     let indexer = siftgram_search::indexer(repo.clone(), Arc::new(index.clone()), embedder, None, None);
     index.open_collection(&indexer.collection()).await.map_err(|e| err(&e))?;
     let channel = ChannelId::new(1).expect("id");

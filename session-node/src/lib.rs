@@ -15,6 +15,7 @@ pub mod http;
 pub mod migrate;
 pub mod scratch;
 pub mod search;
+pub mod sessions;
 pub mod supervise;
 
 pub use app::{App, RunningApp};

@@ -7,6 +7,7 @@ pub mod conformance;
 pub mod lambda;
 pub mod bot;
 pub mod search;
+pub mod sessions;
 pub mod stories;
 mod recording;
 mod system;

@@ -19,5 +19,6 @@ pub mod retention;
 pub mod retrieval;
 pub mod rules;
 pub mod schema;
+pub mod sync;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};

@@ -26,6 +26,21 @@ pub enum SessionCommand {
     ResolveChannel { id: String, user: UserId, username: Username, reply: ReplyTo },
     /// `user` no longer follows `channel`; leave it on their account if nothing else needs it.
     LeaveChannel { id: String, user: UserId, channel: ChannelId },
+    /// The two-step verification password for the login in progress (from the Mini App).
+    SubmitPassword { id: String, user: UserId, password: Secret },
+    /// Sign `user` out: the session is dropped and forgotten.
+    LogOut { id: String, user: UserId },
+}
+
+/// A value that must never reach a log: `Debug` prints stars.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
 }
 
 impl SessionCommand {
@@ -33,14 +48,18 @@ impl SessionCommand {
         match self {
             SessionCommand::StartQrLogin { id, .. }
             | SessionCommand::ResolveChannel { id, .. }
-            | SessionCommand::LeaveChannel { id, .. } => id,
+            | SessionCommand::LeaveChannel { id, .. }
+            | SessionCommand::SubmitPassword { id, .. }
+            | SessionCommand::LogOut { id, .. } => id,
         }
     }
     pub fn user(&self) -> UserId {
         match self {
             SessionCommand::StartQrLogin { user, .. }
             | SessionCommand::ResolveChannel { user, .. }
-            | SessionCommand::LeaveChannel { user, .. } => *user,
+            | SessionCommand::LeaveChannel { user, .. }
+            | SessionCommand::SubmitPassword { user, .. }
+            | SessionCommand::LogOut { user, .. } => *user,
         }
     }
 }

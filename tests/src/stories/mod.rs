@@ -4,3 +4,4 @@ pub mod answers;
 pub mod bot;
 pub mod bot_admin;
 pub mod search;
+pub mod sessions;

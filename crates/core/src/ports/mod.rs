@@ -5,6 +5,7 @@ pub mod embedder;
 pub mod index;
 pub mod queue;
 pub mod table_store;
+pub mod telegram;
 pub mod web;
 
 pub use queue::{OutgoingMessage, Queue, QueueError, QueueSpec, Receipt, ReceivedMessage};
@@ -17,4 +18,5 @@ pub use index::{
     SparseVector,
 };
 pub use chat::{ChatAnswer, ChatError, ChatMessage, ChatModel};
+pub use telegram::{LiveEvent, QrLogin, RemoteChannel, RemoteMessage, TelegramConnector, TelegramError, TelegramUser};
 pub use web::{WebResult, WebSearch, WebSearchError};

@@ -21,6 +21,9 @@
 //! | invite | `invite#<code>` | `invite` | `invites` / `<created:020>#<code>` |
 //! | channel | `channel#<id>` | `channel` | `channels` / `<id:020>` |
 //! | channel stats | `channel#<id>` | `stats` | |
+//! | sync cursor | `channel#<id>` | `sync` | |
+//! | user session | `user#<id>` | `session` (encrypted) | `sessions` / `<id:020>` |
+//! | login state | `user#<id>` | `login` (TTL 10 min) | |
 //! | username pointer | `chname#<username>` | `channel` | |
 //! | post | `post#<channel>` | `<message:020>` | |
 //! | rate bucket | `user#<id>` | `ratelimit` (TTL) | |
@@ -41,12 +44,16 @@ mod intake;
 mod leases;
 mod migrations;
 mod posts;
+mod sessions;
+mod sync;
 mod users;
 
 pub use error::RepoError;
 pub use digests::DigestProgress;
 pub use migrations::AppliedMigration;
 pub use posts::{ChannelStats, PostInsert};
+pub use sessions::{LOGIN_STATE_TTL_SECS, LoginState, StoredSession};
+pub use sync::SyncState;
 
 use crate::Clock;
 use crate::model::TierCatalog;

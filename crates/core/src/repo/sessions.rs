@@ -1,0 +1,86 @@
+//! Users' Telegram sessions (sealed by the session node: the table store only ever sees
+//! ciphertext) and the state of a login in progress, which the Mini App reads (10-minute TTL).
+
+use super::codec::{decode, item_of, padded};
+use super::users::user_pk;
+use super::{RepoError, Repository};
+use crate::Timestamp;
+use crate::model::UserId;
+use crate::ports::table_store::query_all;
+use crate::ports::{Condition, Key, Query};
+use serde::{Deserialize, Serialize};
+
+/// How long a login's state stays readable.
+pub const LOGIN_STATE_TTL_SECS: i64 = 600;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredSession {
+    /// The session, encrypted (key id + nonce + ciphertext, base64).
+    pub sealed: String,
+    /// The Telegram account it is signed in as (always the user's own id).
+    pub account_id: i64,
+    pub signed_in_at: Timestamp,
+}
+
+/// A login in progress, as the Mini App shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum LoginState {
+    /// Show `url` as a QR code until `expires`.
+    Waiting { url: String, expires: Timestamp },
+    /// Two-step verification: ask for the password (`failures` wrong ones so far).
+    PasswordNeeded { hint: Option<String>, failures: u32 },
+    /// Too many wrong passwords: try again after `until`.
+    Blocked { until: Timestamp },
+    Done,
+    /// Refused (for example: signed in with another account than the one that asked).
+    Failed { reason: String },
+}
+
+fn session_key(user: UserId) -> Key {
+    Key::new(user_pk(user), "session")
+}
+fn login_key(user: UserId) -> Key {
+    Key::new(user_pk(user), "login")
+}
+
+impl Repository {
+    pub async fn save_session(&self, user: UserId, session: &StoredSession) -> Result<(), RepoError> {
+        let item = item_of(session_key(user), session).with_index(Key::new("sessions", padded(user.get())));
+        self.store.put(item, Condition::Always).await?;
+        Ok(())
+    }
+
+    pub async fn load_session(&self, user: UserId) -> Result<Option<StoredSession>, RepoError> {
+        match self.store.get(&session_key(user)).await? {
+            Some(item) => Ok(Some(decode("session", &item)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Signs the user out here: the sealed session is gone.
+    pub async fn delete_session(&self, user: UserId) -> Result<(), RepoError> {
+        self.store.delete(&session_key(user), Condition::Always).await?;
+        Ok(())
+    }
+
+    /// Every user with a stored session (the session nodes' work list).
+    pub async fn users_with_sessions(&self) -> Result<Vec<UserId>, RepoError> {
+        let items = query_all(&*self.store, Query::index_partition("sessions")).await?;
+        Ok(items.iter().filter_map(|i| i.attr("account_id").and(Some(i.key.pk.strip_prefix("user#")?.parse().ok()?)).and_then(|id| UserId::new(id).ok())).collect())
+    }
+
+    pub async fn save_login_state(&self, user: UserId, state: &LoginState) -> Result<(), RepoError> {
+        let item = item_of(login_key(user), state).expiring_at(self.clock.now().plus_secs(LOGIN_STATE_TTL_SECS));
+        self.store.put(item, Condition::Always).await?;
+        Ok(())
+    }
+
+    pub async fn login_state(&self, user: UserId) -> Result<Option<LoginState>, RepoError> {
+        let now = self.clock.now();
+        match self.store.get(&login_key(user)).await? {
+            Some(item) if item.is_live(now) => Ok(Some(decode("login state", &item)?)),
+            _ => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! Sessions at rest: AES-256-GCM with a key id, so keys rotate — the first key seals, every
+//! listed key opens. Sealed form: `v1.<key id>.<base64(nonce ‖ ciphertext ‖ tag)>`.
+
+use aes_gcm::aead::{Aead, KeyInit};
+use aes_gcm::{Aes256Gcm, Key, Nonce};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CipherError {
+    #[error("session keys: {0}")]
+    Config(String),
+    #[error("sealed with key {0:?}, which is not configured")]
+    UnknownKey(String),
+    #[error("the sealed session is damaged or was sealed with another key")]
+    Damaged,
+}
+
+#[derive(Clone)]
+pub struct SessionCipher {
+    /// (key id, key); the first seals.
+    keys: Vec<(String, Aes256Gcm)>,
+}
+
+impl std::fmt::Debug for SessionCipher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionCipher").field("key_ids", &self.keys.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>()).finish()
+    }
+}
+
+impl SessionCipher {
+    /// `id:base64-32-bytes[,id:…]` — the first key seals, all open (rotation: put the new key
+    /// first, keep the old ones until every session was resealed).
+    pub fn from_spec(spec: &str) -> Result<SessionCipher, CipherError> {
+        let mut keys = Vec::new();
+        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (id, key) = part.split_once(':').ok_or_else(|| CipherError::Config("expected id:base64key".into()))?;
+            if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                return Err(CipherError::Config(format!("key id {id:?} must be letters, digits, - or _")));
+            }
+            let bytes = STANDARD.decode(key.trim()).map_err(|_| CipherError::Config(format!("key {id:?} is not base64")))?;
+            if bytes.len() != 32 {
+                return Err(CipherError::Config(format!("key {id:?} must be 32 bytes, not {}", bytes.len())));
+            }
+            keys.push((id.to_owned(), Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&bytes))));
+        }
+        if keys.is_empty() {
+            return Err(CipherError::Config("no key".into()));
+        }
+        Ok(SessionCipher { keys })
+    }
+
+    /// A fresh random key spec (`<id>:<base64>`), for a standalone node's first start.
+    pub fn generate_spec(id: &str) -> String {
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key).expect("the OS has randomness");
+        format!("{id}:{}", STANDARD.encode(key))
+    }
+
+    pub fn seal(&self, plain: &[u8]) -> String {
+        let (id, cipher) = &self.keys[0];
+        let mut nonce = [0u8; 12];
+        getrandom::fill(&mut nonce).expect("the OS has randomness");
+        let sealed = cipher.encrypt(Nonce::from_slice(&nonce), plain).expect("AES-GCM encrypts any length we store");
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        format!("v1.{id}.{}", STANDARD.encode(out))
+    }
+
+    pub fn open(&self, sealed: &str) -> Result<Vec<u8>, CipherError> {
+        let mut parts = sealed.splitn(3, '.');
+        let (Some("v1"), Some(id), Some(body)) = (parts.next(), parts.next(), parts.next()) else { return Err(CipherError::Damaged) };
+        let cipher = &self.keys.iter().find(|(k, _)| k == id).ok_or_else(|| CipherError::UnknownKey(id.to_owned()))?.1;
+        let bytes = STANDARD.decode(body).map_err(|_| CipherError::Damaged)?;
+        if bytes.len() < 12 + 16 {
+            return Err(CipherError::Damaged);
+        }
+        cipher.decrypt(Nonce::from_slice(&bytes[..12]), &bytes[12..]).map_err(|_| CipherError::Damaged)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_sessions_open_with_any_listed_key_and_never_leak_plaintext() {
+        let old = SessionCipher::generate_spec("k1");
+        let new = SessionCipher::generate_spec("k2");
+        let before = SessionCipher::from_spec(&old).unwrap();
+        let sealed = before.seal(b"auth key bytes");
+        assert!(!sealed.contains("auth key"));
+        assert_ne!(before.seal(b"auth key bytes"), sealed, "a fresh nonce every time");
+        let rotated = SessionCipher::from_spec(&format!("{new},{old}")).unwrap();
+        assert_eq!(rotated.open(&sealed).unwrap(), b"auth key bytes", "old sessions stay readable");
+        assert!(rotated.seal(b"x").starts_with("v1.k2."), "new ones use the new key");
+        let only_new = SessionCipher::from_spec(&new).unwrap();
+        assert_eq!(only_new.open(&sealed), Err(CipherError::UnknownKey("k1".into())));
+        let mut tampered = sealed.clone();
+        tampered.replace_range(tampered.len() - 6..tampered.len() - 4, "AA");
+        assert_eq!(before.open(&tampered), Err(CipherError::Damaged));
+        assert!(SessionCipher::from_spec("k:c2hvcnQ=").is_err(), "a short key is refused");
+        assert!(!format!("{before:?}").contains(old.split(':').nth(1).unwrap()), "Debug shows key ids only");
+    }
+}

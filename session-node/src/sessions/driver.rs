@@ -1,0 +1,213 @@
+//! Driving one user's Telegram session on this node: only under the user's lease (renewed;
+//! lost → this client stops at once), the followed channels synced — each channel by one
+//! driver at a time (a channel lease), so a channel many users follow is synced once — live
+//! events applied as they come, one backfill page at a time between them, a catch-up pass
+//! periodically. FLOOD_WAIT pauses only this user's loop; a revoked session signs the user out.
+
+use super::cipher::{CipherError, SessionCipher};
+use siftgram_core::model::{ChannelId, UserId};
+use siftgram_core::ports::{RemoteChannel, TelegramConnector, TelegramError, TelegramUser};
+use siftgram_core::repo::{RepoError, Repository};
+use siftgram_core::sync::{BackfillStep, ChannelSync, SyncError};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+#[derive(Clone, Copy, Debug)]
+pub struct DriveSettings {
+    pub lease_secs: i64,
+    pub renew_every: Duration,
+    /// How long one wait for live events lasts (also the pause between backfill pages).
+    pub live_wait: Duration,
+    pub catch_up_every: Duration,
+}
+
+impl Default for DriveSettings {
+    fn default() -> Self {
+        DriveSettings { lease_secs: 30, renew_every: Duration::from_secs(10), live_wait: Duration::from_millis(200), catch_up_every: Duration::from_secs(300) }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DriveError {
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    #[error(transparent)]
+    Cipher(#[from] CipherError),
+    #[error(transparent)]
+    Telegram(#[from] TelegramError),
+}
+
+/// Why a drive ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DriveEnd {
+    /// Another node holds the user's lease.
+    OwnedElsewhere,
+    /// No stored session (never signed in, or signed out).
+    NoSession,
+    /// Telegram revoked the session; the user is signed out here too.
+    SignedOut,
+    /// The lease could not be renewed: someone else drives the user now.
+    LeaseLost,
+    /// Shutdown: cursors flushed, leases released.
+    Stopped,
+}
+
+pub struct SessionDriver {
+    pub node_id: String,
+    pub repo: Repository,
+    pub connector: Arc<dyn TelegramConnector>,
+    pub cipher: SessionCipher,
+    pub sync: Arc<ChannelSync>,
+    pub settings: DriveSettings,
+}
+
+fn session_lease(user: UserId) -> String {
+    format!("session#{user}")
+}
+fn channel_lease(channel: ChannelId) -> String {
+    format!("sync#{channel}")
+}
+
+impl SessionDriver {
+    /// Drives `user` until `stop`, the lease is lost or the session ends.
+    pub async fn drive(&self, user: UserId, mut stop: watch::Receiver<bool>) -> Result<DriveEnd, DriveError> {
+        let resource = session_lease(user);
+        if self.repo.acquire_lease(&resource, &self.node_id, self.settings.lease_secs).await?.is_none() {
+            return Ok(DriveEnd::OwnedElsewhere);
+        }
+        let owner = format!("{}/{user}", self.node_id);
+        let mut owned = HashSet::new();
+        let result = self.drive_leased(user, &owner, &mut owned, &mut stop).await;
+        for channel in owned {
+            let _ = self.repo.release_lease(&channel_lease(channel), &owner).await;
+        }
+        let _ = self.repo.release_lease(&resource, &self.node_id).await;
+        result
+    }
+
+    async fn drive_leased(&self, user: UserId, owner: &str, owned: &mut HashSet<ChannelId>, stop: &mut watch::Receiver<bool>) -> Result<DriveEnd, DriveError> {
+        let Some(stored) = self.repo.load_session(user).await? else { return Ok(DriveEnd::NoSession) };
+        let client = match self.connector.connect(Some(&self.cipher.open(&stored.sealed)?)) {
+            Ok(c) => c,
+            Err(TelegramError::Unauthorized) => return self.signed_out(user).await,
+            Err(e) => return Err(e.into()),
+        };
+        let mut channels: HashMap<ChannelId, RemoteChannel> = HashMap::new();
+        let mut done: HashSet<ChannelId> = HashSet::new();
+        let mut last_renew: Option<Instant> = None;
+        let mut last_catch_up = Instant::now();
+        loop {
+            if *stop.borrow() {
+                return Ok(DriveEnd::Stopped);
+            }
+            if last_renew.is_none_or(|t| t.elapsed() >= self.settings.renew_every) {
+                if self.repo.acquire_lease(&session_lease(user), &self.node_id, self.settings.lease_secs).await?.is_none() {
+                    tracing::warn!(user = %user, "session lease lost; stopping this client");
+                    return Ok(DriveEnd::LeaseLost);
+                }
+                if self.repo.load_session(user).await?.is_none() {
+                    return Ok(DriveEnd::NoSession);
+                }
+                match self.refresh_channels(user, owner, &*client, &mut channels, owned).await {
+                    Err(DriveError::Telegram(TelegramError::Unauthorized)) => return self.signed_out(user).await,
+                    other => other?,
+                }
+                last_renew = Some(Instant::now());
+            }
+            let ours: HashMap<ChannelId, RemoteChannel> = channels.iter().filter(|(id, _)| owned.contains(id)).map(|(k, v)| (*k, v.clone())).collect();
+            let catch_up = last_catch_up.elapsed() >= self.settings.catch_up_every;
+            match self.step(&*client, &ours, &mut done, catch_up).await {
+                Ok(()) => {
+                    if catch_up {
+                        last_catch_up = Instant::now();
+                    }
+                }
+                Err(SyncError::Telegram(TelegramError::FloodWait(wait))) => {
+                    tracing::info!(user = %user, wait_secs = wait.as_secs(), "FLOOD_WAIT: this client pauses");
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = stop.changed() => {}
+                    }
+                }
+                Err(SyncError::Telegram(TelegramError::Unauthorized)) => return self.signed_out(user).await,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Live events first (they are what users wait for), then one backfill page, then catch-up.
+    async fn step(&self, client: &dyn TelegramUser, channels: &HashMap<ChannelId, RemoteChannel>, done: &mut HashSet<ChannelId>, catch_up: bool) -> Result<(), SyncError> {
+        let events = client.next_events(self.settings.live_wait).await?;
+        if !events.is_empty() {
+            self.sync.apply_live(events, channels).await?;
+        }
+        for (id, channel) in channels {
+            if done.contains(id) {
+                continue;
+            }
+            match self.sync.backfill_page(client, channel).await? {
+                BackfillStep::Published(_) => break,
+                BackfillStep::Done => {
+                    done.insert(*id);
+                }
+            }
+        }
+        if catch_up {
+            for channel in channels.values() {
+                self.sync.catch_up(client, channel).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The user's channels (resolved once: the access hash is kept), and the sync leases held.
+    async fn refresh_channels(
+        &self,
+        user: UserId,
+        owner: &str,
+        client: &dyn TelegramUser,
+        channels: &mut HashMap<ChannelId, RemoteChannel>,
+        owned: &mut HashSet<ChannelId>,
+    ) -> Result<(), DriveError> {
+        let followed: Vec<ChannelId> = self.repo.subscriptions_of(user).await?.into_iter().map(|s| s.channel).collect();
+        channels.retain(|id, _| followed.contains(id));
+        for id in followed {
+            if !channels.contains_key(&id) {
+                let Some(mut stored) = self.repo.get_channel(id).await? else { continue };
+                let remote = match (&stored.username, stored.access_hash) {
+                    (Some(username), None) => {
+                        let remote = client.resolve(username).await?;
+                        stored.access_hash = Some(remote.access_hash);
+                        stored.last_message_id = Some(remote.latest_message_id);
+                        self.repo.save_channel(&stored).await?;
+                        remote
+                    }
+                    _ => RemoteChannel {
+                        id,
+                        title: stored.title.clone(),
+                        username: stored.username.clone(),
+                        access_hash: stored.access_hash.unwrap_or_default(),
+                        latest_message_id: stored.last_message_id.unwrap_or_default(),
+                    },
+                };
+                channels.insert(id, remote);
+            }
+            if self.repo.acquire_lease(&channel_lease(id), owner, self.settings.lease_secs).await?.is_some() {
+                owned.insert(id);
+            } else {
+                owned.remove(&id);
+            }
+        }
+        Ok(())
+    }
+
+    async fn signed_out(&self, user: UserId) -> Result<DriveEnd, DriveError> {
+        tracing::warn!(user = %user, "Telegram revoked the session; signing the user out");
+        self.repo.delete_session(user).await?;
+        Ok(DriveEnd::SignedOut)
+    }
+}

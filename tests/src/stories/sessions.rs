@@ -1,0 +1,244 @@
+//! The session node against the recorded Telegram, on both storage backends: backfills that
+//! survive being killed, live posts, edits and deletions, leases between nodes, FLOOD_WAIT
+//! isolation, a clean SIGTERM, revoked sessions, and the QR login with two-step verification.
+
+use crate::TestSystem;
+use crate::sessions::TestSessions;
+use siftgram_core::messages::PostMessage;
+use siftgram_core::model::{ChannelId, UserId};
+use siftgram_core::repo::LoginState;
+use siftgram_session_node::sessions::{DriveEnd, SessionDriver};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+#[macro_export]
+macro_rules! sessions_stories {
+    ($make:path) => {
+        $crate::suite!($make; $crate::stories::sessions;
+            a_backfill_killed_midway_and_resumed_yields_every_post_once,
+            live_posts_edits_and_deletions_arrive_within_a_second,
+            two_nodes_racing_for_one_user_exactly_one_drives_it,
+            a_flood_wait_for_one_user_does_not_delay_another,
+            sigterm_during_a_backfill_loses_nothing,
+            a_revoked_session_signs_the_user_out,
+            a_qr_login_with_a_wrong_then_right_password,
+            a_login_by_another_account_is_refused_and_nothing_kept,
+            three_wrong_passwords_block_the_login,
+        );
+    };
+}
+
+fn spawn(driver: &Arc<SessionDriver>, user: UserId) -> (watch::Sender<bool>, JoinHandle<DriveEnd>) {
+    let (stop, stopped) = watch::channel(false);
+    let driver = driver.clone();
+    (stop, tokio::spawn(async move { driver.drive(user, stopped).await.expect("the driver runs") }))
+}
+
+async fn wait_for<F: std::future::Future<Output = bool>>(what: &str, within: Duration, mut check: impl FnMut() -> F) {
+    let deadline = Instant::now() + within;
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn backfilled(sys: &TestSystem, channel: ChannelId) -> u64 {
+    sys.repo.sync_state(channel).await.unwrap().backfilled
+}
+
+async fn backfill_done(sys: &TestSystem, channel: ChannelId) -> bool {
+    sys.repo.sync_state(channel).await.unwrap().backfill_done
+}
+
+pub async fn a_backfill_killed_midway_and_resumed_yields_every_post_once(sys: &mut TestSystem) {
+    let s = TestSessions::start(sys).await;
+    let channel = s.telegram.add_numbered_channel(8001, "big_archive", "Архив", 2000);
+    let anna = s.signed_in(sys, 601).await;
+    s.follow(sys, anna, channel, "big_archive", "Архив").await;
+    let node = s.driver(sys, "node-a");
+    let (_stop, task) = spawn(&node, anna);
+    wait_for("half the history", Duration::from_secs(60), || async { backfilled(sys, channel).await >= 800 }).await;
+    task.abort(); // killed: no flush, no release
+    let _ = task.await;
+    assert!(!backfill_done(sys, channel).await);
+
+    // The same node comes back (its lease is still its own) and finishes the job.
+    let node = s.driver(sys, "node-a");
+    let (stop, task) = spawn(&node, anna);
+    wait_for("the whole history", Duration::from_secs(60), || async { backfill_done(sys, channel).await }).await;
+    stop.send(true).unwrap();
+    assert_eq!(task.await.unwrap(), DriveEnd::Stopped);
+    s.index_all().await;
+    assert_eq!(s.stored_ids(sys, channel).await, (1..=2000).collect::<Vec<i64>>(), "every post, once");
+    assert_eq!(sys.repo.channel_stats(channel).await.unwrap().post_count, 2000);
+    let stored = sys.repo.get_channel(channel).await.unwrap().unwrap();
+    assert_eq!((stored.access_hash.is_some(), stored.last_message_id), (true, Some(2000)), "resolved once and cached");
+}
+
+pub async fn live_posts_edits_and_deletions_arrive_within_a_second(sys: &mut TestSystem) {
+    let s = TestSessions::start(sys).await;
+    let channel = s.telegram.add_numbered_channel(8002, "live_feed", "Лента", 5);
+    let boris = s.signed_in(sys, 602).await;
+    s.follow(sys, boris, channel, "live_feed", "Лента").await;
+    let (stop, task) = spawn(&s.driver(sys, "node-a"), boris);
+    wait_for("the backfill", Duration::from_secs(10), || async { backfill_done(sys, channel).await }).await;
+    s.index_all().await;
+
+    let posted = Instant::now();
+    let id = s.telegram.post(channel, "Срочно: запуск перенесён на пятницу.");
+    let mut seen = false;
+    while posted.elapsed() < Duration::from_secs(1) && !seen {
+        for m in s.posts.receive(10, Duration::from_millis(50)).await.unwrap() {
+            let message: PostMessage = serde_json::from_str(&m.body).unwrap();
+            seen |= matches!(&message, PostMessage::Publish { post } if post.key.message_id == id);
+            s.posts.release(&m.receipt, Duration::ZERO).await.unwrap();
+        }
+    }
+    assert!(seen, "the live post was on the posts queue within a second");
+    s.index_all().await;
+    s.telegram.edit(channel, id, "Срочно: запуск перенесён на субботу.");
+    s.telegram.delete(channel, &[2]);
+    wait_for("the edit and the deletion", Duration::from_secs(5), || async {
+        s.index_all().await;
+        let key = |m| siftgram_core::model::PostKey::new(channel, m).unwrap();
+        let edited = sys.repo.get_post(key(id)).await.unwrap().is_some_and(|p| p.text.contains("субботу") && p.edited_at.is_some());
+        edited && sys.repo.get_post(key(2)).await.unwrap().is_none()
+    })
+    .await;
+    assert_eq!(s.stored_ids(sys, channel).await, vec![1, 3, 4, 5, 6]);
+    stop.send(true).unwrap();
+    assert_eq!(task.await.unwrap(), DriveEnd::Stopped);
+}
+
+pub async fn two_nodes_racing_for_one_user_exactly_one_drives_it(sys: &mut TestSystem) {
+    let s = TestSessions::start(sys).await;
+    let channel = s.telegram.add_numbered_channel(8003, "contested", "Спорный", 300);
+    let clara = s.signed_in(sys, 603).await;
+    s.follow(sys, clara, channel, "contested", "Спорный").await;
+    let (a, b) = (s.driver(sys, "node-a"), s.driver(sys, "node-b"));
+    let (stop_a, task_a) = spawn(&a, clara);
+    let (stop_b, task_b) = spawn(&b, clara);
+    wait_for("the backfill", Duration::from_secs(20), || async { backfill_done(sys, channel).await }).await;
+    let lease = sys.repo.current_lease("session#603").await.unwrap().expect("someone holds it");
+    let (winner_stop, winner, loser) = if lease.owner == "node-a" { (stop_a, task_a, task_b) } else { (stop_b, task_b, task_a) };
+    assert_eq!(loser.await.unwrap(), DriveEnd::OwnedElsewhere);
+    assert_eq!(s.telegram.connections(603), 1, "one client for the account, ever");
+    winner_stop.send(true).unwrap();
+    assert_eq!(winner.await.unwrap(), DriveEnd::Stopped);
+    assert!(sys.repo.current_lease("session#603").await.unwrap().is_none(), "released on the way out");
+}
+
+pub async fn a_flood_wait_for_one_user_does_not_delay_another(sys: &mut TestSystem) {
+    let s = TestSessions::start(sys).await;
+    let slow = s.telegram.add_numbered_channel(8004, "slow_one", "Медленный", 300);
+    let fast = s.telegram.add_numbered_channel(8005, "fast_one", "Быстрый", 300);
+    let (dana, egor) = (s.signed_in(sys, 604).await, s.signed_in(sys, 605).await);
+    s.follow(sys, dana, slow, "slow_one", "Медленный").await;
+    s.follow(sys, egor, fast, "fast_one", "Быстрый").await;
+    s.telegram.flood_next(604, Duration::from_secs(5));
+    let (stop_d, task_d) = spawn(&s.driver(sys, "node-a"), dana);
+    let (stop_e, task_e) = spawn(&s.driver(sys, "node-a"), egor);
+    let started = Instant::now();
+    wait_for("the other user's backfill", Duration::from_secs(4), || async { backfill_done(sys, fast).await }).await;
+    assert!(started.elapsed() < Duration::from_secs(4));
+    assert_eq!(backfilled(sys, slow).await, 0, "the flooded client is still waiting");
+    stop_d.send(true).unwrap();
+    stop_e.send(true).unwrap();
+    assert_eq!(task_d.await.unwrap(), DriveEnd::Stopped, "a FLOOD_WAIT sleep ends at shutdown");
+    assert_eq!(task_e.await.unwrap(), DriveEnd::Stopped);
+}
+
+pub async fn sigterm_during_a_backfill_loses_nothing(sys: &mut TestSystem) {
+    let s = TestSessions::start(sys).await;
+    let channel = s.telegram.add_numbered_channel(8006, "long_history", "История", 1500);
+    let fedor = s.signed_in(sys, 606).await;
+    s.follow(sys, fedor, channel, "long_history", "История").await;
+    let (stop, task) = spawn(&s.driver(sys, "node-a"), fedor);
+    wait_for("some pages", Duration::from_secs(30), || async { backfilled(sys, channel).await >= 300 }).await;
+    let signalled = Instant::now();
+    stop.send(true).unwrap();
+    assert_eq!(task.await.unwrap(), DriveEnd::Stopped);
+    assert!(signalled.elapsed() < Duration::from_secs(10), "drained within 10 s");
+    assert!(sys.repo.current_lease("session#606").await.unwrap().is_none(), "lease released");
+    assert!(sys.repo.current_lease(&format!("sync#{channel}")).await.unwrap().is_none(), "channel lease released");
+    let cursor = backfilled(sys, channel).await;
+    assert!(cursor < 1500, "stopped midway ({cursor})");
+
+    // Another node takes over at once and completes the history.
+    let (stop, task) = spawn(&s.driver(sys, "node-b"), fedor);
+    wait_for("the rest", Duration::from_secs(60), || async { backfill_done(sys, channel).await }).await;
+    stop.send(true).unwrap();
+    task.await.unwrap();
+    s.index_all().await;
+    assert_eq!(s.stored_ids(sys, channel).await, (1..=1500).collect::<Vec<i64>>());
+}
+
+pub async fn a_revoked_session_signs_the_user_out(sys: &mut TestSystem) {
+    let s = TestSessions::start(sys).await;
+    let channel = s.telegram.add_numbered_channel(8007, "revoked_feed", "Лента", 10);
+    let galya = s.signed_in(sys, 607).await;
+    s.follow(sys, galya, channel, "revoked_feed", "Лента").await;
+    s.telegram.revoke(607);
+    let (_stop, task) = spawn(&s.driver(sys, "node-a"), galya);
+    assert_eq!(task.await.unwrap(), DriveEnd::SignedOut);
+    assert!(sys.repo.load_session(galya).await.unwrap().is_none(), "the session is forgotten");
+    assert!(sys.repo.current_lease("session#607").await.unwrap().is_none());
+}
+
+pub async fn a_qr_login_with_a_wrong_then_right_password(sys: &mut TestSystem) {
+    let s = TestSessions::start(sys).await;
+    let (user, _) = s.logging_in(sys, 611).await;
+    s.telegram.add_account(611, Some("correct horse"));
+    let login = s.login(sys);
+    let LoginState::Waiting { url, .. } = login.start(user, siftgram_core::model::InviteCode::parse("LOGIN0000611").unwrap()).await.unwrap() else {
+        panic!("a QR code first")
+    };
+    assert!(url.starts_with("tg://login?token="));
+    let shown = sys.repo.login_state(user).await.unwrap();
+    assert!(matches!(&shown, Some(LoginState::Waiting { url: u, .. }) if *u == url), "the Mini App can show it: {shown:?}");
+    assert!(matches!(login.poll(user).await.unwrap(), LoginState::Waiting { .. }), "not scanned yet");
+    s.telegram.scan(&url, 611);
+    assert!(matches!(login.poll(user).await.unwrap(), LoginState::PasswordNeeded { failures: 0, .. }));
+    assert_eq!(login.submit_password(user, "wrong").await.unwrap(), LoginState::PasswordNeeded { hint: None, failures: 1 });
+    assert!(sys.repo.load_session(user).await.unwrap().is_none());
+    assert_eq!(login.submit_password(user, "correct horse").await.unwrap(), LoginState::Done);
+    let stored = sys.repo.load_session(user).await.unwrap().expect("session stored");
+    assert_eq!(stored.account_id, 611);
+    assert!(!stored.sealed.contains("account"), "sealed, not plain");
+    assert_eq!(s.cipher.open(&stored.sealed).unwrap(), br#"{"account":611}"#);
+    let u = sys.repo.get_user(user).await.unwrap().unwrap();
+    assert!(u.has_access() && u.tier == siftgram_core::model::Tier::Trial, "the invite was redeemed");
+    assert_eq!(sys.repo.login_state(user).await.unwrap(), Some(LoginState::Done));
+}
+
+pub async fn a_login_by_another_account_is_refused_and_nothing_kept(sys: &mut TestSystem) {
+    let s = TestSessions::start(sys).await;
+    let (user, code) = s.logging_in(sys, 612).await;
+    s.telegram.add_account(999, None);
+    let login = s.login(sys);
+    let LoginState::Waiting { url, .. } = login.start(user, code.clone()).await.unwrap() else { panic!("a QR code first") };
+    s.telegram.scan(&url, 999);
+    assert!(matches!(login.poll(user).await.unwrap(), LoginState::Failed { .. }));
+    assert!(sys.repo.load_session(user).await.unwrap().is_none(), "nothing of that session is kept");
+    assert!(!sys.repo.get_user(user).await.unwrap().unwrap().has_access(), "the invite was not spent");
+    assert_eq!(sys.repo.get_invite(code.as_str()).await.unwrap().unwrap().uses, 0);
+}
+
+pub async fn three_wrong_passwords_block_the_login(sys: &mut TestSystem) {
+    let s = TestSessions::start(sys).await;
+    let (user, code) = s.logging_in(sys, 613).await;
+    s.telegram.add_account(613, Some("secret"));
+    let login = s.login(sys);
+    let LoginState::Waiting { url, .. } = login.start(user, code.clone()).await.unwrap() else { panic!("a QR code first") };
+    s.telegram.scan(&url, 613);
+    login.poll(user).await.unwrap();
+    login.submit_password(user, "a").await.unwrap();
+    login.submit_password(user, "b").await.unwrap();
+    let blocked = login.submit_password(user, "c").await.unwrap();
+    assert!(matches!(blocked, LoginState::Blocked { .. }), "{blocked:?}");
+    assert!(login.submit_password(user, "secret").await.is_err(), "the login is over");
+    assert!(matches!(login.start(user, code).await.unwrap(), LoginState::Blocked { .. }), "and cannot restart while blocked");
+    assert!(sys.repo.load_session(user).await.unwrap().is_none());
+}

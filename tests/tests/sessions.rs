@@ -1,0 +1,9 @@
+//! Session node stories on the embedded store and on LocalStack's DynamoDB + SQS.
+
+mod embedded {
+    siftgram_tests::sessions_stories!(siftgram_tests::TestSystem::embedded);
+}
+
+mod localstack {
+    siftgram_tests::sessions_stories!(siftgram_tests::TestSystem::localstack);
+}

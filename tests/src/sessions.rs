@@ -36,6 +36,7 @@ impl Embedder for NoDense {
 pub struct TestSessions {
     pub telegram: RecordedTelegram,
     pub posts: Arc<dyn Queue>,
+    pub events: Arc<dyn Queue>,
     pub sync: Arc<ChannelSync>,
     pub cipher: SessionCipher,
     pub indexer: Indexer,
@@ -45,13 +46,14 @@ pub struct TestSessions {
 impl TestSessions {
     pub async fn start(sys: &TestSystem) -> TestSessions {
         let posts = sys.queue(queue_spec("posts").expect("posts queue")).await;
-        let sync = Arc::new(ChannelSync { repo: sys.repo.clone(), publisher: PostPublisher { posts: posts.clone() }, page: 100, depth: None });
+        let events = sys.queue(queue_spec("events").expect("events queue")).await;
+        let sync = Arc::new(ChannelSync { repo: sys.repo.clone(), publisher: PostPublisher { posts: posts.clone() }, events: Some(events.clone()), page: 100, depth: None });
         let cipher = SessionCipher::from_spec(&SessionCipher::generate_spec("test")).expect("a key");
         let dir = tempfile::tempdir().expect("temp dir");
         let index = EmbeddedIndex::open_dir(dir.path()).expect("index");
         let indexer = siftgram_search::indexer(sys.repo.clone(), Arc::new(index.clone()), Arc::new(NoDense), None, None);
         index.open_collection(&indexer.collection()).await.expect("collection");
-        TestSessions { telegram: RecordedTelegram::new(), posts, sync, cipher, indexer, _dir: dir }
+        TestSessions { telegram: RecordedTelegram::new(), posts, events, sync, cipher, indexer, _dir: dir }
     }
 
     /// A node's driver, polling fast so stories run in well under a second per step.
@@ -64,6 +66,7 @@ impl TestSessions {
             cipher: self.cipher.clone(),
             sync: self.sync.clone(),
             settings,
+            mailboxes: Default::default(),
         })
     }
 

@@ -5,6 +5,7 @@ mod command;
 mod config;
 mod error;
 mod digest_texts;
+mod session_texts;
 pub mod handlers;
 mod intake;
 mod polling;

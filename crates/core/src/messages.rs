@@ -83,6 +83,13 @@ pub enum Event {
     PostRemoved { key: crate::model::PostKey },
     /// A digest went out (`due` is the scheduled time; None for one asked for with /digest).
     DigestSent { user: UserId, posts: u32, parts: u32, due: Option<crate::Timestamp> },
+    LoginFinished { user: UserId },
+    LoginFailed { user: UserId, reason: String },
+    ChannelResolved { user: UserId, channel: ChannelId },
+    ChannelNotFound { user: UserId, username: Username, private: bool },
+    /// The backfill of `channel` published `published` messages so far (of ~`latest`).
+    SyncProgress { channel: ChannelId, published: u64, latest: i64 },
+    SyncFinished { channel: ChannelId, published: u64 },
 }
 
 /// A slow user request for the workers (the `jobs` queue).

@@ -63,7 +63,8 @@ pub fn webhook_events(event: &Event) -> Vec<(&'static str, Value)> {
         Event::DigestSent { user, posts, parts, due } => {
             vec![("digest_sent", json!({"user_id": user.get(), "posts": posts, "parts": parts, "due": due.map(|d| d.0)}))]
         }
-        Event::PostRemoved { .. } => Vec::new(),
+        // Removals, logins and sync progress are not part of the webhook contract.
+        _ => Vec::new(),
     }
 }
 

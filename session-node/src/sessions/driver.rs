@@ -12,7 +12,7 @@ use siftgram_core::sync::{BackfillStep, ChannelSync, SyncError};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot, watch};
 
 #[derive(Clone, Copy, Debug)]
 pub struct DriveSettings {
@@ -63,6 +63,24 @@ pub struct SessionDriver {
     pub cipher: SessionCipher,
     pub sync: Arc<ChannelSync>,
     pub settings: DriveSettings,
+    /// Requests for the users driven here (only their driver may use their client).
+    pub mailboxes: Mailboxes,
+}
+
+/// What a user's driver does for others: resolve a channel with the user's client, leave one.
+pub enum DriverRequest {
+    Resolve { username: siftgram_core::model::Username, answer: oneshot::Sender<Result<RemoteChannel, TelegramError>> },
+    Leave { channel: ChannelId },
+}
+
+#[derive(Clone, Default)]
+pub struct Mailboxes(Arc<std::sync::Mutex<HashMap<UserId, mpsc::Sender<DriverRequest>>>>);
+
+impl Mailboxes {
+    /// The mailbox of `user`'s driver, if the user is driven on this node.
+    pub fn of(&self, user: UserId) -> Option<mpsc::Sender<DriverRequest>> {
+        self.0.lock().expect("mailboxes").get(&user).cloned()
+    }
 }
 
 fn session_lease(user: UserId) -> String {
@@ -81,7 +99,10 @@ impl SessionDriver {
         }
         let owner = format!("{}/{user}", self.node_id);
         let mut owned = HashSet::new();
-        let result = self.drive_leased(user, &owner, &mut owned, &mut stop).await;
+        let (tx, mut mailbox) = mpsc::channel(16);
+        self.mailboxes.0.lock().expect("mailboxes").insert(user, tx);
+        let result = self.drive_leased(user, &owner, &mut owned, &mut stop, &mut mailbox).await;
+        self.mailboxes.0.lock().expect("mailboxes").remove(&user);
         for channel in owned {
             let _ = self.repo.release_lease(&channel_lease(channel), &owner).await;
         }
@@ -89,7 +110,14 @@ impl SessionDriver {
         result
     }
 
-    async fn drive_leased(&self, user: UserId, owner: &str, owned: &mut HashSet<ChannelId>, stop: &mut watch::Receiver<bool>) -> Result<DriveEnd, DriveError> {
+    async fn drive_leased(
+        &self,
+        user: UserId,
+        owner: &str,
+        owned: &mut HashSet<ChannelId>,
+        stop: &mut watch::Receiver<bool>,
+        mailbox: &mut mpsc::Receiver<DriverRequest>,
+    ) -> Result<DriveEnd, DriveError> {
         let Some(stored) = self.repo.load_session(user).await? else { return Ok(DriveEnd::NoSession) };
         let client = match self.connector.connect(Some(&self.cipher.open(&stored.sealed)?)) {
             Ok(c) => c,
@@ -117,6 +145,23 @@ impl SessionDriver {
                     other => other?,
                 }
                 last_renew = Some(Instant::now());
+            }
+            while let Ok(request) = mailbox.try_recv() {
+                match request {
+                    DriverRequest::Resolve { username, answer } => {
+                        let resolved = client.resolve(&username).await;
+                        if let Ok(remote) = &resolved {
+                            channels.insert(remote.id, remote.clone());
+                            last_renew = None; // take the channel's sync lease on the next turn
+                        }
+                        let _ = answer.send(resolved);
+                    }
+                    DriverRequest::Leave { channel } => {
+                        if let Some(remote) = channels.remove(&channel) {
+                            client.leave(&remote).await?;
+                        }
+                    }
+                }
             }
             let ours: HashMap<ChannelId, RemoteChannel> = channels.iter().filter(|(id, _)| owned.contains(id)).map(|(k, v)| (*k, v.clone())).collect();
             let catch_up = last_catch_up.elapsed() >= self.settings.catch_up_every;

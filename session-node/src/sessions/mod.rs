@@ -2,11 +2,13 @@
 //! driven under leases, each followed channel synced without losing a post.
 
 pub mod cipher;
+pub mod commands;
 pub mod driver;
 pub mod login;
 pub mod node;
 
 pub use cipher::{CipherError, SessionCipher};
-pub use driver::{DriveEnd, DriveError, DriveSettings, SessionDriver};
+pub use commands::SessionCommands;
+pub use driver::{DriveEnd, DriveError, DriveSettings, DriverRequest, Mailboxes, SessionDriver};
 pub use login::{LoginError, LoginFlow};
 pub use node::SessionNode;

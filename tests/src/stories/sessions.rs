@@ -26,6 +26,7 @@ macro_rules! sessions_stories {
             a_qr_login_with_a_wrong_then_right_password,
             a_login_by_another_account_is_refused_and_nothing_kept,
             three_wrong_passwords_block_the_login,
+            from_login_to_a_synced_channel_through_the_bot,
         );
     };
 }
@@ -241,4 +242,67 @@ pub async fn three_wrong_passwords_block_the_login(sys: &mut TestSystem) {
     assert!(login.submit_password(user, "secret").await.is_err(), "the login is over");
     assert!(matches!(login.start(user, code).await.unwrap(), LoginState::Blocked { .. }), "and cannot restart while blocked");
     assert!(sys.repo.load_session(user).await.unwrap().is_none());
+}
+
+pub async fn from_login_to_a_synced_channel_through_the_bot(sys: &mut TestSystem) {
+    use crate::bot::TestBot;
+    use siftgram_core::consume::process_batch;
+    use siftgram_core::messages::{Secret, SessionCommand};
+    use siftgram_core::ports::OutgoingMessage;
+    use siftgram_session_node::sessions::SessionCommands;
+
+    let s = TestSessions::start(sys).await;
+    let bot = TestBot::start(sys).await;
+    let channel = s.telegram.add_numbered_channel(8010, "rust_news", "Rust News", 120);
+    s.telegram.add_account(620, Some("pw"));
+    let driver = s.driver(sys, "node-a");
+    let commands = SessionCommands {
+        repo: sys.repo.clone(),
+        login: Arc::new(s.login(sys)),
+        mailboxes: driver.mailboxes.clone(),
+        out: Some(bot.service.services().out.clone()),
+        events: Some(s.events.clone()),
+        login_poll: Duration::from_millis(20),
+    };
+    let run_commands = || async { process_batch(&*bot.commands, &commands, 10, Duration::ZERO).await.unwrap() };
+
+    let ivan = bot.user(620);
+    bot.says(&ivan, "/start").await;
+    let code = bot.invite(siftgram_core::model::Tier::Trial, None, 1).await;
+    let waiting = bot.says(&ivan, &format!("/login {}", code.as_str())).await;
+    assert_eq!(run_commands().await.acked, 1);
+    let user = UserId::new(620).unwrap();
+    let Some(LoginState::Waiting { url, .. }) = sys.repo.login_state(user).await.unwrap() else { panic!("a QR code for the Mini App") };
+    s.telegram.scan(&url, 620);
+    wait_for("the password prompt", Duration::from_secs(5), || async { matches!(sys.repo.login_state(user).await.unwrap(), Some(LoginState::PasswordNeeded { .. })) }).await;
+    // The Mini App sends the password as a command.
+    let password = SessionCommand::SubmitPassword { id: "m1".into(), user, password: Secret("pw".into()) };
+    assert!(!format!("{password:?}").contains("pw\""), "never printed");
+    bot.commands.send(OutgoingMessage::new(serde_json::to_string(&password).unwrap()).in_group("620").dedup("m1")).await.unwrap();
+    run_commands().await;
+    wait_for("the welcome", Duration::from_secs(5), || async {
+        bot.telegram.chat(620).iter().any(|m| m.message_id == waiting.message_id && m.text.contains("Вход выполнен"))
+    })
+    .await;
+    assert!(sys.repo.get_user(user).await.unwrap().unwrap().has_access());
+
+    // Signed in: the node drives the user; /add_channel goes through the driver's client.
+    let (stop, task) = spawn(&driver, user);
+    let adding = bot.says(&ivan, "/add_channel @rust_news").await;
+    wait_for("the channel", Duration::from_secs(10), || async {
+        run_commands().await;
+        bot.telegram.chat(620).iter().any(|m| m.message_id == adding.message_id && m.text.contains("добавлен"))
+    })
+    .await;
+    wait_for("the backfill", Duration::from_secs(20), || async { backfill_done(sys, channel).await }).await;
+    s.index_all().await;
+    assert_eq!(s.stored_ids(sys, channel).await.len(), 120);
+    let unknown = bot.says(&ivan, "/add_channel @no_such_channel").await;
+    wait_for("the refusal", Duration::from_secs(10), || async {
+        run_commands().await;
+        bot.telegram.chat(620).iter().any(|m| m.message_id == unknown.message_id && m.text.contains("не найден"))
+    })
+    .await;
+    stop.send(true).unwrap();
+    task.await.unwrap();
 }

@@ -8,7 +8,7 @@ mod publish;
 
 pub use publish::{PostPublisher, message_to_post};
 
-use crate::messages::PostMessage;
+use crate::messages::{Event, PostMessage};
 use crate::model::{ChannelId, PostKey};
 use crate::ports::{LiveEvent, QueueError, RemoteChannel, TelegramError, TelegramUser};
 use crate::repo::{RepoError, Repository, SyncState};
@@ -35,6 +35,8 @@ pub enum BackfillStep {
 pub struct ChannelSync {
     pub repo: Repository,
     pub publisher: PostPublisher,
+    /// Where progress goes (`SyncProgress`, `SyncFinished`); None: not announced.
+    pub events: Option<std::sync::Arc<dyn crate::ports::Queue>>,
     /// Messages per history request (Telegram returns at most 100).
     pub page: usize,
     /// Backfill at most this many messages per channel (None: the whole history).
@@ -52,6 +54,7 @@ impl ChannelSync {
         if messages.is_empty() {
             state.backfill_done = true;
             self.repo.save_sync_state(channel.id, &state).await?;
+            self.announce(Event::SyncFinished { channel: channel.id, published: state.backfilled }).await?;
             return Ok(BackfillStep::Done);
         }
         let posts: Vec<PostMessage> = messages.iter().filter_map(|m| message_to_post(channel, m)).map(|post| PostMessage::Publish { post }).collect();
@@ -64,7 +67,18 @@ impl ChannelSync {
             state.backfill_done = true;
         }
         self.repo.save_sync_state(channel.id, &state).await?;
+        self.announce(Event::SyncProgress { channel: channel.id, published: state.backfilled, latest: channel.latest_message_id }).await?;
+        if state.backfill_done {
+            self.announce(Event::SyncFinished { channel: channel.id, published: state.backfilled }).await?;
+        }
         Ok(BackfillStep::Published(messages.len()))
+    }
+
+    async fn announce(&self, event: Event) -> Result<(), QueueError> {
+        match &self.events {
+            Some(events) => events.send(crate::ports::OutgoingMessage::new(serde_json::to_string(&event).expect("events serialize"))).await,
+            None => Ok(()),
+        }
     }
 
     /// Everything newer than the newest published message, oldest first.

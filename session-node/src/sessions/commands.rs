@@ -1,0 +1,185 @@
+//! The commands queue (FIFO, grouped by user): logins, passwords, channel lookups, leaving,
+//! signing out. Channel work goes to the user's driver on this node (only it may use the
+//! user's client); a user driven elsewhere gets the command back later, for the owner to take.
+
+use super::driver::{DriverRequest, Mailboxes};
+use super::login::LoginFlow;
+use async_trait::async_trait;
+use siftgram_bot::Outbox;
+use siftgram_bot::teloxide::types::{ChatId, MessageId};
+use siftgram_bot::texts::Texts;
+use siftgram_core::consume::{HandleError, MessageHandler};
+use siftgram_core::messages::{Event, ReplyTo, SessionCommand};
+use siftgram_core::model::Channel;
+use siftgram_core::ports::{OutgoingMessage, Queue, ReceivedMessage, TelegramError};
+use siftgram_core::repo::{LoginState, RepoError, Repository};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+pub struct SessionCommands {
+    pub repo: Repository,
+    pub login: Arc<LoginFlow>,
+    pub mailboxes: Mailboxes,
+    /// Replies to users (None: nobody is told, e.g. without a bot token).
+    pub out: Option<Outbox>,
+    pub events: Option<Arc<dyn Queue>>,
+    /// How often a pending QR login is checked.
+    pub login_poll: Duration,
+}
+
+fn retry(e: impl std::fmt::Display) -> HandleError {
+    HandleError::retry(e.to_string())
+}
+
+impl SessionCommands {
+    async fn say(&self, to: &ReplyTo, text: String) {
+        let Some(out) = &self.out else { return };
+        let result = match to.message_id {
+            Some(m) => out.edit(ChatId(to.chat_id), MessageId(m), text, None).await,
+            None => out.send(ChatId(to.chat_id), text, None).await.map(|_| ()),
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "could not tell the user");
+        }
+    }
+
+    async fn announce(&self, event: Event) {
+        if let Some(events) = &self.events {
+            let _ = events.send(OutgoingMessage::new(serde_json::to_string(&event).expect("events serialize"))).await;
+        }
+    }
+
+    /// Tells the user how a login ended, once it has.
+    async fn login_outcome(&self, user: siftgram_core::model::UserId, reply: &ReplyTo, state: &LoginState) {
+        let t = Texts(reply.language);
+        match state {
+            LoginState::Done => {
+                self.say(reply, t.signed_in()).await;
+                self.announce(Event::LoginFinished { user }).await;
+            }
+            LoginState::Failed { reason } => {
+                self.say(reply, t.login_refused(reason)).await;
+                self.announce(Event::LoginFailed { user, reason: reason.clone() }).await;
+            }
+            LoginState::Blocked { .. } => self.say(reply, t.login_blocked()).await,
+            LoginState::Waiting { .. } | LoginState::PasswordNeeded { .. } => {}
+        }
+    }
+
+    async fn resolve(&self, user: siftgram_core::model::UserId, username: siftgram_core::model::Username, reply: &ReplyTo) -> Result<(), HandleError> {
+        let t = Texts(reply.language);
+        let Some(mailbox) = self.mailboxes.of(user) else {
+            if self.repo.load_session(user).await.map_err(retry)?.is_none() {
+                self.say(reply, t.sign_in_first()).await;
+                return Ok(());
+            }
+            // Driven on another node (or about to be driven here): let the owner take it.
+            return Err(HandleError { reason: "the user's driver is not on this node".into(), retry_after: Some(Duration::from_secs(2)) });
+        };
+        let (answer, answered) = oneshot::channel();
+        mailbox.send(DriverRequest::Resolve { username: username.clone(), answer }).await.map_err(retry)?;
+        let resolved = tokio::time::timeout(Duration::from_secs(60), answered).await.map_err(retry)?.map_err(retry)?;
+        match resolved {
+            Ok(remote) => {
+                let mut channel = match self.repo.get_channel(remote.id).await.map_err(retry)? {
+                    Some(c) => c,
+                    None => Channel::new(remote.id, remote.username.clone(), &remote.title).map_err(retry)?,
+                };
+                channel.access_hash = Some(remote.access_hash);
+                channel.last_message_id = Some(remote.latest_message_id);
+                self.repo.save_channel(&channel).await.map_err(retry)?;
+                match self.repo.subscribe(user, remote.id).await {
+                    Ok(_) | Err(RepoError::AlreadyExists(_)) => {}
+                    Err(RepoError::Limit(_)) => {
+                        self.say(reply, t.login_refused("channel limit")).await;
+                        return Ok(());
+                    }
+                    Err(e) => return Err(retry(e)),
+                }
+                self.say(reply, t.channel_added(&remote.title)).await;
+                self.announce(Event::ChannelResolved { user, channel: remote.id }).await;
+            }
+            Err(TelegramError::ChannelNotFound | TelegramError::ChannelPrivate) => {
+                let private = matches!(resolved, Err(TelegramError::ChannelPrivate));
+                let text = if private { t.channel_private(username.as_str()) } else { t.channel_not_found(username.as_str()) };
+                self.say(reply, text).await;
+                self.announce(Event::ChannelNotFound { user, username, private }).await;
+            }
+            Err(TelegramError::FloodWait(wait)) => return Err(HandleError { reason: "FLOOD_WAIT".into(), retry_after: Some(wait) }),
+            Err(e) => return Err(retry(e)),
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl MessageHandler for SessionCommands {
+    async fn handle(&self, message: &ReceivedMessage) -> Result<(), HandleError> {
+        let command: SessionCommand = match serde_json::from_str(&message.body) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "malformed session command dropped");
+                return Ok(());
+            }
+        };
+        if self.repo.is_done("cmd", command.id(), "").await.map_err(retry)? {
+            return Ok(());
+        }
+        match command.clone() {
+            SessionCommand::StartQrLogin { user, invite, reply, .. } => {
+                let state = self.login.start(user, invite).await.map_err(retry)?;
+                self.login_outcome(user, &reply, &state).await;
+                if matches!(state, LoginState::Waiting { .. } | LoginState::PasswordNeeded { .. }) {
+                    self.watch_login(user, reply);
+                }
+            }
+            SessionCommand::SubmitPassword { user, password, .. } => match self.login.submit_password(user, &password.0).await {
+                Ok(_) | Err(super::login::LoginError::NotStarted) => {}
+                Err(e) => return Err(retry(e)),
+            },
+            SessionCommand::ResolveChannel { user, username, reply, .. } => self.resolve(user, username, &reply).await?,
+            SessionCommand::LeaveChannel { user, channel, .. } => {
+                let still_followed = !self.repo.followers_of(channel).await.map_err(retry)?.is_empty();
+                if let (false, Some(mailbox)) = (still_followed, self.mailboxes.of(user)) {
+                    let _ = mailbox.send(DriverRequest::Leave { channel }).await;
+                }
+            }
+            SessionCommand::LogOut { user, .. } => self.repo.delete_session(user).await.map_err(retry)?,
+        }
+        self.repo.mark_done("cmd", command.id(), "").await.map_err(retry)?;
+        Ok(())
+    }
+}
+
+impl SessionCommands {
+    /// Polls a QR login until it ends (or its 10 minutes are up) and tells the user.
+    fn watch_login(&self, user: siftgram_core::model::UserId, reply: ReplyTo) {
+        let this = SessionCommands {
+            repo: self.repo.clone(),
+            login: self.login.clone(),
+            mailboxes: self.mailboxes.clone(),
+            out: self.out.clone(),
+            events: self.events.clone(),
+            login_poll: self.login_poll,
+        };
+        tokio::spawn(async move {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(siftgram_core::repo::LOGIN_STATE_TTL_SECS as u64);
+            while tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(this.login_poll).await;
+                match this.login.poll(user).await {
+                    Ok(LoginState::Waiting { .. } | LoginState::PasswordNeeded { .. }) => continue,
+                    Ok(state) => return this.login_outcome(user, &reply, &state).await,
+                    // Finished through a password (the password command reports nothing itself).
+                    Err(super::login::LoginError::NotStarted) => {
+                        if let Ok(Some(state)) = this.repo.login_state(user).await {
+                            this.login_outcome(user, &reply, &state).await;
+                        }
+                        return;
+                    }
+                    Err(e) => tracing::warn!(user = %user, error = %e, "checking a QR login failed"),
+                }
+            }
+        });
+    }
+}

@@ -24,6 +24,8 @@ pub enum StartError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("search: {0}")]
     Search(String),
+    #[error("sessions: {0}")]
+    Sessions(String),
     #[error("operator token file {path}: {source}")]
     Token { path: String, source: std::io::Error },
 }
@@ -86,6 +88,8 @@ impl App {
             tasks.extend(crate::answers::spawn(backend.clone(), search, &config, shutdown_rx.clone()).await.map_err(StartError::Search)?);
         }
 
+        tasks.extend(crate::sessions_task::spawn(backend.clone(), &config, shutdown_rx.clone()).await.map_err(StartError::Sessions)?);
+
         if let Some(bot) = config.bot.clone() {
             tasks.push(crate::bot::spawn_polling(backend.clone(), bot, shutdown_rx.clone()));
         }
@@ -145,7 +149,7 @@ fn load_or_create_token(data_dir: &Path) -> Result<String, StartError> {
     Ok(token)
 }
 
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);

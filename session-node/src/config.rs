@@ -40,6 +40,19 @@ pub struct Config {
     pub searxng: Option<siftgram_web::SearxngConfig>,
     /// Outgoing webhook targets; None = no webhooks.
     pub webhooks: Option<siftgram_web::WebhookTargets>,
+    /// Where users' Telegram sessions connect; None = this node drives no sessions.
+    pub telegram: Option<TelegramSource>,
+    /// `SIFTGRAM_SESSION_KEYS` (`id:base64key,…`); None = a key generated into the data dir.
+    pub session_keys: Option<String>,
+    /// This node's name in leases (`SIFTGRAM_NODE_ID`, default host-pid).
+    pub node_id: String,
+}
+
+/// The Telegram the session node talks to.
+#[derive(Clone)]
+pub enum TelegramSource {
+    /// Recorded channels (tests, the demo): `SIFTGRAM_TELEGRAM=recorded:<result.json>`.
+    Recorded(siftgram_recorded_telegram::RecordedTelegram),
 }
 
 impl std::fmt::Debug for Config {
@@ -104,8 +117,27 @@ impl Config {
                 .map(std::sync::Arc::new),
             searxng: siftgram_web::SearxngConfig::from_lookup(&lookup),
             webhooks: siftgram_web::WebhookTargets::from_lookup(&lookup).map_err(|(name, why)| ConfigError::Invalid { name, why })?,
+            telegram: telegram_source(get("SIFTGRAM_TELEGRAM"))?,
+            session_keys: get("SIFTGRAM_SESSION_KEYS"),
+            node_id: get("SIFTGRAM_NODE_ID").unwrap_or_else(|| format!("{}-{}", std::env::var("HOSTNAME").unwrap_or_else(|_| "node".into()), std::process::id())),
         })
     }
+}
+
+fn telegram_source(value: Option<String>) -> Result<Option<TelegramSource>, ConfigError> {
+    let invalid = |why: String| ConfigError::Invalid { name: "SIFTGRAM_TELEGRAM", why };
+    let Some(value) = value else { return Ok(None) };
+    let Some(path) = value.strip_prefix("recorded:") else {
+        return Err(invalid(format!("{value:?}: expected recorded:<result.json> (the MTProto client is not wired yet)")));
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| invalid(format!("{path}: {e}")))?;
+    let channels = siftgram_core::export::read_desktop_export(&text).map_err(|e| invalid(format!("{path}: {e}")))?;
+    let telegram = siftgram_recorded_telegram::RecordedTelegram::new();
+    for channel in &channels {
+        // Exports carry no username; the demo names each channel after its id.
+        telegram.add_channel(channel, Some(&format!("channel{}", channel.id)));
+    }
+    Ok(Some(TelegramSource::Recorded(telegram)))
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ pub mod migrate;
 pub mod scratch;
 pub mod search;
 pub mod sessions;
+pub mod sessions_task;
 pub mod supervise;
 
 pub use app::{App, RunningApp};

@@ -105,7 +105,7 @@ impl EvalSystem {
     /// Indexes `corpus` into a fresh embedded store and index under `work_dir`.
     pub async fn build(corpus: &[RecordedChannel], embedder: Arc<dyn Embedder>, work_dir: &Path) -> Result<EvalSystem, String> {
         let err = |e: &dyn std::fmt::Display| e.to_string();
-        let crate::scratch::Scratch { repo, index, clock } = crate::scratch::Scratch::open(work_dir)?;
+        let crate::scratch::Scratch { repo, index, clock, .. } = crate::scratch::Scratch::open(work_dir)?;
         let embedder: Arc<dyn Embedder> = Arc::new(CachedEmbedder::new(embedder, repo.clone()));
         let indexer = siftgram_search::indexer(repo.clone(), Arc::new(index.clone()), embedder.clone(), None, None);
         let keywords = indexer.keywords.clone();

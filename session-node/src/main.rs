@@ -45,6 +45,9 @@ enum Command {
         /// Posts ingested with the configured embedder (it is the slow part).
         #[arg(long, default_value_t = 100)]
         embed_sample: usize,
+        /// Idle signed-in users for the session-node memory runs.
+        #[arg(long, value_delimiter = ',', default_value = "1,100,1000")]
+        session_users: Vec<usize>,
     },
     /// Rebuild the search index with the configured embedding model (after changing models).
     Reindex,
@@ -103,10 +106,10 @@ async fn main() -> anyhow::Result<()> {
                 eval::print_answer_table(&m, label);
             }
         }
-        Command::Bench { sizes, embed_sample } => {
+        Command::Bench { sizes, embed_sample, session_users } => {
             let embedder = config.embedder.build().await.context("embedding model")?;
             let work = tempfile::tempdir().context("a scratch directory")?;
-            siftgram_session_node::bench::run_bench(&sizes, 2000, Some(embedder), embed_sample, work.path()).await.map_err(anyhow::Error::msg)?;
+            siftgram_session_node::bench::run_bench(&sizes, 2000, Some(embedder), embed_sample, &session_users, work.path()).await.map_err(anyhow::Error::msg)?;
         }
         Command::Reindex => {
             let backend = Backend::connect(&config).await.context("connecting to storage")?;

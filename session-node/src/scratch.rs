@@ -12,6 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub struct Scratch {
+    pub db: EmbeddedDb,
     pub repo: Repository,
     pub index: EmbeddedIndex,
     pub clock: Arc<ManualClock>,
@@ -22,9 +23,9 @@ impl Scratch {
     pub fn open(dir: &Path) -> Result<Scratch, String> {
         let clock = Arc::new(ManualClock::starting_at(SystemClock.now()));
         let db = EmbeddedDb::open_dir(&dir.join("store")).map_err(|e| e.to_string())?;
-        let store: Arc<dyn TableStore> = Arc::new(EmbeddedTableStore::new(db, clock.clone()));
+        let store: Arc<dyn TableStore> = Arc::new(EmbeddedTableStore::new(db.clone(), clock.clone()));
         let repo = Repository::new(store, clock.clone(), TierCatalog::default());
         let index = EmbeddedIndex::open_dir(&dir.join("index")).map_err(|e| e.to_string())?;
-        Ok(Scratch { repo, index, clock })
+        Ok(Scratch { db, repo, index, clock })
     }
 }

@@ -35,7 +35,7 @@ impl Embedder for HashDense {
 /// Fills the store and the index with `size` posts over 100 channels; returns p50/p95/p99.
 pub async fn ask_latency(size: usize, questions: usize, dir: &Path) -> Result<String, String> {
     let err = |e: &dyn std::fmt::Display| e.to_string();
-    let crate::scratch::Scratch { repo, index, clock } = crate::scratch::Scratch::open(dir)?;
+    let crate::scratch::Scratch { repo, index, clock, .. } = crate::scratch::Scratch::open(dir)?;
     index.open_collection(&CollectionInfo { model: HashDense.model().into(), dimension: DIM }).await.map_err(|e| err(&e))?;
     let reader = UserId::new(1).expect("id");
     let mut user = User::new(reader, "bench", Language::Ru, clock.now()).map_err(|e| err(&e))?;

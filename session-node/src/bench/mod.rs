@@ -3,6 +3,7 @@
 //! memory. Figures, not pass/fail.
 
 mod ask;
+mod sessions;
 
 use siftgram_core::messages::PostMessage;
 use siftgram_core::model::{Channel, ChannelId, Language, MediaKind, Post, PostKey};
@@ -97,7 +98,7 @@ fn percentiles(mut samples: Vec<Duration>) -> String {
 
 async fn ingest(embedder: Arc<dyn Embedder>, posts: usize, dir: &Path, seed: u64) -> Result<f64, String> {
     let err = |e: &dyn std::fmt::Display| e.to_string();
-    let crate::scratch::Scratch { repo, index, clock } = crate::scratch::Scratch::open(dir)?;
+    let crate::scratch::Scratch { repo, index, clock, .. } = crate::scratch::Scratch::open(dir)?;
     let indexer = siftgram_search::indexer(repo.clone(), Arc::new(index.clone()), embedder, None, None);
     index.open_collection(&indexer.collection()).await.map_err(|e| err(&e))?;
     let channel = ChannelId::new(1).expect("id");
@@ -152,7 +153,14 @@ async fn query_latency(size: usize, queries: usize, dir: &Path) -> Result<(Strin
     Ok((results.remove(0), results.remove(0)))
 }
 
-pub async fn run_bench(sizes: &[usize], keyword_posts: usize, embedder: Option<Arc<dyn Embedder>>, embed_sample: usize, work_dir: &Path) -> Result<(), String> {
+pub async fn run_bench(
+    sizes: &[usize],
+    keyword_posts: usize,
+    embedder: Option<Arc<dyn Embedder>>,
+    embed_sample: usize,
+    session_users: &[usize],
+    work_dir: &Path,
+) -> Result<(), String> {
     println!("siftgram bench — embedded index, {} CPUs", std::thread::available_parallelism().map_or(1, |n| n.get()));
     let rate = ingest(Arc::new(NoDense), keyword_posts, &work_dir.join("ingest-keyword"), 1).await?;
     println!("ingest, keyword-only (store + tags + index, one commit per post): {rate:.0} posts/s over {keyword_posts} posts");
@@ -177,6 +185,14 @@ pub async fn run_bench(sizes: &[usize], keyword_posts: usize, embedder: Option<A
         let figures = ask::ask_latency(size, 200, &work_dir.join(format!("ask-{size}"))).await?;
         println!("/ask without the model call over {size} posts (retrieval + context + extractive answer + bookkeeping; query embedding not included, see above): {figures}; {}", memory());
     }
+    if !session_users.is_empty() {
+        let rate = sessions::backfill_rate(5_000, &work_dir.join("backfill")).await?;
+        println!("session node backfill (recorded Telegram, embedded posts queue): {rate:.0} messages/s published");
+    }
+    for &users in session_users {
+        let figure = sessions::idle_users(users, &work_dir.join(format!("idle-{users}"))).await?;
+        println!("session node with {users} idle signed-in users driven: {figure}");
+    }
     Ok(())
 }
 
@@ -185,7 +201,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_bench_runs_end_to_end_on_small_sizes() {
         let dir = tempfile::tempdir().unwrap();
-        super::run_bench(&[300], 50, None, 0, dir.path()).await.expect("bench runs");
+        super::run_bench(&[300], 50, None, 0, &[2], dir.path()).await.expect("bench runs");
         assert!(super::memory().starts_with("RSS "));
     }
 }

@@ -10,6 +10,7 @@ pub mod consume;
 pub mod digest;
 pub mod discover;
 pub mod export;
+pub mod hash;
 pub mod indexing;
 pub mod messages;
 pub mod model;

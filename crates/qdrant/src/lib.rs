@@ -34,12 +34,7 @@ fn backend(e: impl std::fmt::Display) -> IndexError {
 
 /// A stable point id for (channel, message, chunk): FNV-1a over the three numbers.
 pub fn point_id(post: PostKey, chunk: u32) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in post.channel_id.get().to_le_bytes().into_iter().chain(post.message_id.to_le_bytes()).chain(chunk.to_le_bytes()) {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
+    siftgram_core::hash::fnv64(post.channel_id.get().to_le_bytes().into_iter().chain(post.message_id.to_le_bytes()).chain(chunk.to_le_bytes()))
 }
 
 fn int(v: &Value) -> Option<i64> {

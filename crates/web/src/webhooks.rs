@@ -9,6 +9,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use siftgram_core::consume::{HandleError, MessageHandler};
+use siftgram_core::hash::fnv64;
 use siftgram_core::messages::Event;
 use siftgram_core::ports::ReceivedMessage;
 use siftgram_core::repo::Repository;
@@ -66,10 +67,6 @@ pub fn webhook_events(event: &Event) -> Vec<(&'static str, Value)> {
         // Removals, logins and sync progress are not part of the webhook contract.
         _ => Vec::new(),
     }
-}
-
-fn fnv64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 pub struct WebhookDispatcher {
@@ -130,7 +127,7 @@ impl MessageHandler for WebhookDispatcher {
                 return Ok(());
             }
         };
-        let event_id = format!("{:016x}", fnv64(message.body.as_bytes()));
+        let event_id = format!("{:016x}", fnv64(message.body.bytes()));
         let now = self.repo.clock().now();
         let mut failures = Vec::new();
         for (name, data) in webhook_events(&event) {
@@ -138,7 +135,7 @@ impl MessageHandler for WebhookDispatcher {
             let delivery = format!("{event_id}-{name}");
             let body = json!({"event": name, "timestamp": now.0, "delivery": delivery, "data": data}).to_string();
             for url in &self.targets.urls {
-                let target = format!("{:016x}", fnv64(url.as_bytes()));
+                let target = format!("{:016x}", fnv64(url.bytes()));
                 let done = self.repo.is_done("hook", &delivery, &target).await.map_err(|e| HandleError::retry(e.to_string()))?;
                 if done {
                     continue;

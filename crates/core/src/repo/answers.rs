@@ -6,6 +6,7 @@ use super::users::user_pk;
 use super::{RepoError, Repository};
 use crate::Timestamp;
 use crate::answer::Answer;
+use crate::hash::fnv64;
 use crate::model::{ChannelId, PostKey, UserId};
 use crate::ports::table_store::query_all;
 use crate::ports::{BatchOp, Condition, Item, Key, Query};
@@ -22,12 +23,8 @@ struct CachedAnswer {
     answer: Answer,
 }
 
-fn fnv64(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
-}
-
 fn answer_key(user: UserId, question: &str) -> Key {
-    Key::new(user_pk(user), format!("answer#{:016x}", fnv64(question)))
+    Key::new(user_pk(user), format!("answer#{:016x}", fnv64(question.bytes())))
 }
 
 impl Repository {

@@ -2,22 +2,14 @@
 //! does not pay for the same vector twice (and a paid provider is not billed twice).
 
 use super::{RepoError, Repository};
+use crate::hash::fnv64;
 use crate::ports::{Attrs, Condition, Item, Key};
 
 /// Cached vectors are kept for a month.
 const CACHE_TTL_SECS: i64 = 30 * 86_400;
 
-fn fnv64(text: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
-}
-
 fn cache_key(model: &str, kind: &str, text: &str) -> Key {
-    Key::new(format!("emb#{model}"), format!("{kind}#{:016x}#{}", fnv64(text), text.chars().count()))
+    Key::new(format!("emb#{model}"), format!("{kind}#{:016x}#{}", fnv64(text.bytes()), text.chars().count()))
 }
 
 impl Repository {

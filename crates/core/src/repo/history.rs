@@ -9,9 +9,9 @@ use crate::ports::{Condition, Key, Query, StoreError};
 impl Repository {
     pub async fn record_query(&self, record: &QueryRecord) -> Result<(), RepoError> {
         // Several queries in one second differ by their text's hash, the same one by a suffix.
-        let hash = record.text.bytes().fold(0x811c_9dc5u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+        let hash = crate::hash::fnv64(record.text.bytes());
         for n in 0..MAX_ATTEMPTS {
-            let key = Key::new(user_pk(record.user), format!("q#{}#{hash:08x}-{n}", padded(record.at.0)));
+            let key = Key::new(user_pk(record.user), format!("q#{}#{hash:016x}-{n}", padded(record.at.0)));
             match self.store.put(item_of(key, record), Condition::NotExists).await {
                 Ok(_) => return Ok(()),
                 Err(StoreError::ConditionFailed(_)) => continue,

@@ -80,21 +80,14 @@ impl WebhookDispatcher {
         WebhookDispatcher { repo, targets, http: crate::http_client(Duration::from_secs(10)) }
     }
 
-    /// Enriches post events with what is stored about the post (text, link, date, tags).
-    async fn data_with_post(&self, mut data: Value) -> Value {
-        let key = (|| {
-            let channel = siftgram_core::model::ChannelId::new(data["channel_id"].as_i64()?).ok()?;
-            siftgram_core::model::PostKey::new(channel, data["message_id"].as_i64()?).ok()
-        })();
-        if let Some(key) = key
-            && let Ok(Some(post)) = self.repo.get_post(key).await
-        {
-            data["link"] = json!(post.link);
-            data["text"] = json!(post.text);
-            data["date"] = json!(post.date.0);
-            data["tags"] = json!(post.tags);
+    /// What is stored about the event's post (link, text, date, tags), read once per event.
+    async fn stored_post(&self, event: &Event) -> Option<serde_json::Map<String, Value>> {
+        let Event::PostIndexed { key, .. } = event else { return None };
+        let post = self.repo.get_post(*key).await.ok()??;
+        match json!({"link": post.link, "text": post.text, "date": post.date.0, "tags": post.tags}) {
+            Value::Object(fields) => Some(fields),
+            _ => None,
         }
-        data
     }
 
     async fn deliver(&self, url: &str, delivery: &str, body: &str, event: &str) -> Result<(), String> {
@@ -130,8 +123,11 @@ impl MessageHandler for WebhookDispatcher {
         let event_id = format!("{:016x}", fnv64(message.body.bytes()));
         let now = self.repo.clock().now();
         let mut failures = Vec::new();
-        for (name, data) in webhook_events(&event) {
-            let data = if name == "digest_sent" { data } else { self.data_with_post(data).await };
+        let post = self.stored_post(&event).await;
+        for (name, mut data) in webhook_events(&event) {
+            if let (Some(fields), Some(data)) = (&post, data.as_object_mut()) {
+                data.extend(fields.clone());
+            }
             let delivery = format!("{event_id}-{name}");
             let body = json!({"event": name, "timestamp": now.0, "delivery": delivery, "data": data}).to_string();
             for url in &self.targets.urls {

@@ -127,16 +127,11 @@ impl Worker {
     }
 
     /// Delivers `blocks`: the first message replaces the "⏳" one (if any), the rest follow.
-    pub(crate) async fn reply(&self, to: &ReplyTo, blocks: &[String]) -> Result<u32, WorkError> {
-        self.reply_from(to, blocks, 0).await
-    }
-
-    async fn reply_from(&self, to: &ReplyTo, blocks: &[String], skip: u32) -> Result<u32, WorkError> {
-        let parts = split_blocks(blocks, TELEGRAM_LIMIT);
-        for (i, part) in parts.iter().enumerate().skip(skip as usize) {
+    pub(crate) async fn reply(&self, to: &ReplyTo, blocks: &[String]) -> Result<(), WorkError> {
+        for (i, part) in split_blocks(blocks, TELEGRAM_LIMIT).iter().enumerate() {
             self.deliver_part(to, i, part).await?;
         }
-        Ok(parts.len() as u32)
+        Ok(())
     }
 
     /// Part `index` of a reply: the first replaces the "⏳" message (if any), the rest are sent.

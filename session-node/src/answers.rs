@@ -5,7 +5,7 @@
 use crate::Backend;
 use crate::config::Config;
 use crate::search::SearchServices;
-use crate::supervise::{consume_queue, supervise};
+use crate::supervise::{consume_queue, every};
 use siftgram_core::digest::enqueue_due_digests;
 use siftgram_core::ports::{ChatModel, WebSearch};
 use siftgram_core::schema::queue_spec;
@@ -24,24 +24,16 @@ pub async fn spawn(backend: Backend, search: &SearchServices, config: &Config, s
         let web = config.searxng.clone().map(|c| Arc::new(Searxng::new(c)) as Arc<dyn WebSearch>);
         let worker = Worker::new(backend.repo.clone(), search.retriever.clone(), chat, web, bot.outbox(), Some(events));
         tasks.push(consume_queue("worker", backend.clone(), "jobs", Arc::new(worker), shutdown.clone()));
-        tasks.push(supervise("digest-schedule", shutdown.clone(), {
-            let backend = backend.clone();
-            move |mut stop| {
-                let backend = backend.clone();
-                async move {
-                    let jobs = backend.queue(queue_spec("jobs").map_err(|e| e.to_string())?).await.map_err(|e| e.to_string())?;
-                    loop {
-                        let now = backend.repo.clock().now();
-                        let n = enqueue_due_digests(&backend.repo, &*jobs, now).await.map_err(|e| e.to_string())?;
-                        if n > 0 {
-                            tracing::info!(digests = n, "due digests enqueued");
-                        }
-                        tokio::select! {
-                            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
-                            _ = stop.wait_for(|s| *s) => return Ok::<(), String>(()),
-                        }
-                    }
+        let jobs = backend.queue(queue_spec("jobs").map_err(|e| e.to_string())?).await.map_err(|e| e.to_string())?;
+        let repo = backend.repo.clone();
+        tasks.push(every("digest-schedule", Duration::from_secs(60), shutdown.clone(), move || {
+            let (repo, jobs) = (repo.clone(), jobs.clone());
+            async move {
+                let n = enqueue_due_digests(&repo, &*jobs, repo.clock().now()).await?;
+                if n > 0 {
+                    tracing::info!(digests = n, "due digests enqueued");
                 }
+                Ok::<(), siftgram_core::digest::DuePassError>(())
             }
         }));
     }

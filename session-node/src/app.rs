@@ -5,7 +5,7 @@ use crate::backend::{Backend, BackendError};
 use crate::config::Config;
 use crate::http::{HttpState, router};
 use crate::migrate::{self, MigrateError};
-use crate::supervise::supervise;
+use crate::supervise::every;
 use base64::Engine;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -66,19 +66,14 @@ impl App {
 
         if let Some(table) = backend.embedded.clone() {
             // DynamoDB removes expired items itself; the embedded store needs a sweeper.
-            tasks.push(supervise("ttl-sweeper", shutdown_rx.clone(), move |mut stop| {
+            tasks.push(every("ttl-sweeper", Duration::from_secs(600), shutdown_rx.clone(), move || {
                 let table = table.clone();
                 async move {
-                    loop {
-                        let removed = table.purge_expired().await?;
-                        if removed > 0 {
-                            tracing::debug!(removed, "expired items purged");
-                        }
-                        tokio::select! {
-                            _ = tokio::time::sleep(Duration::from_secs(600)) => {}
-                            _ = stop.changed() => return Ok::<(), siftgram_core::ports::StoreError>(()),
-                        }
+                    let removed = table.purge_expired().await?;
+                    if removed > 0 {
+                        tracing::debug!(removed, "expired items purged");
                     }
+                    Ok::<(), siftgram_core::ports::StoreError>(())
                 }
             }));
         }

@@ -2,7 +2,7 @@
 //! configured embedder, the indexer consuming the posts queue, and retention once a day.
 
 use crate::backend::Backend;
-use crate::supervise::supervise;
+use crate::supervise::every;
 use siftgram_core::indexing::{CachedEmbedder, Indexer};
 use siftgram_core::ports::{Embedder, SearchIndex};
 use siftgram_core::retention::apply_retention;
@@ -73,17 +73,9 @@ pub async fn reindex(backend: &Backend, config: &Config) -> Result<u64, String> 
 /// The indexer loop over the posts queue and the daily retention pass, both supervised.
 pub fn spawn(backend: Backend, search: SearchServices, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
     let consumer = crate::supervise::consume_queue("indexer", backend.clone(), "posts", search.indexer.clone(), shutdown.clone());
-    let retention = supervise("retention", shutdown, move |mut stop| {
+    let retention = every("retention", Duration::from_secs(24 * 3600), shutdown, move || {
         let (repo, index) = (backend.repo.clone(), search.index.clone());
-        async move {
-            loop {
-                apply_retention(&repo, &index, repo.clock().now()).await.map_err(|e| e.to_string())?;
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_secs(24 * 3600)) => {}
-                    _ = stop.wait_for(|s| *s) => return Ok::<(), String>(()),
-                }
-            }
-        }
+        async move { apply_retention(&repo, &index, repo.clock().now()).await.map(|_| ()) }
     });
     vec![consumer, retention]
 }

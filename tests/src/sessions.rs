@@ -5,10 +5,9 @@
 
 use crate::TestSystem;
 use siftgram_core::Clock;
-use siftgram_core::consume::process_batch;
 use siftgram_core::indexing::Indexer;
 use siftgram_core::model::{Channel, ChannelId, Invite, InviteCode, Tier, User, UserId, Username};
-use siftgram_core::ports::{EmbedError, EmbedKind, Embedder, Queue, SearchIndex};
+use siftgram_core::ports::{Queue, SearchIndex};
 use siftgram_core::repo::StoredSession;
 use siftgram_core::schema::queue_spec;
 use siftgram_core::sync::{ChannelSync, PostPublisher};
@@ -17,21 +16,6 @@ use siftgram_search::EmbeddedIndex;
 use siftgram_session_node::sessions::{DriveSettings, LoginFlow, SessionCipher, SessionDriver};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Keyword-only indexing: what is stored is what matters here.
-struct NoDense;
-#[async_trait::async_trait]
-impl Embedder for NoDense {
-    fn model(&self) -> &str {
-        "keyword-only"
-    }
-    fn dimension(&self) -> usize {
-        0
-    }
-    async fn embed(&self, texts: &[String], _: EmbedKind) -> Result<Vec<Vec<f32>>, EmbedError> {
-        Ok(vec![Vec::new(); texts.len()])
-    }
-}
 
 pub struct TestSessions {
     pub telegram: RecordedTelegram,
@@ -51,7 +35,7 @@ impl TestSessions {
         let cipher = SessionCipher::from_spec(&SessionCipher::generate_spec("test")).expect("a key");
         let dir = tempfile::tempdir().expect("temp dir");
         let index = EmbeddedIndex::open_dir(dir.path()).expect("index");
-        let indexer = siftgram_search::indexer(sys.repo.clone(), Arc::new(index.clone()), Arc::new(NoDense), None, None);
+        let indexer = siftgram_search::indexer(sys.repo.clone(), Arc::new(index.clone()), Arc::new(siftgram_search::KeywordOnly), None, None);
         index.open_collection(&indexer.collection()).await.expect("collection");
         TestSessions { telegram: RecordedTelegram::new(), posts, events, sync, cipher, indexer, _dir: dir }
     }
@@ -107,15 +91,7 @@ impl TestSessions {
 
     /// Runs the indexer over everything on the posts queue; returns how many messages it took.
     pub async fn index_all(&self) -> usize {
-        let mut handled = 0;
-        loop {
-            let report = process_batch(&*self.posts, &self.indexer, 10, Duration::ZERO).await.expect("queue works");
-            assert_eq!(report.failed, 0, "no post failed to index");
-            if report.received == 0 {
-                return handled;
-            }
-            handled += report.acked;
-        }
+        crate::handle_all(&*self.posts, &self.indexer).await
     }
 
     /// The message ids stored for `channel`, ascending.

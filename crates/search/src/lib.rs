@@ -32,3 +32,20 @@ pub fn indexer(
         events,
     }
 }
+
+/// Keyword-only indexing: no dense vectors at all (benchmarks, and tests about what is stored
+/// rather than how it ranks).
+pub struct KeywordOnly;
+
+#[async_trait::async_trait]
+impl siftgram_core::ports::Embedder for KeywordOnly {
+    fn model(&self) -> &str {
+        "keyword-only"
+    }
+    fn dimension(&self) -> usize {
+        0
+    }
+    async fn embed(&self, texts: &[String], _: siftgram_core::ports::EmbedKind) -> Result<Vec<Vec<f32>>, siftgram_core::ports::EmbedError> {
+        Ok(vec![Vec::new(); texts.len()])
+    }
+}

@@ -7,7 +7,7 @@ mod sessions;
 
 use siftgram_core::messages::PostMessage;
 use siftgram_core::model::{Channel, ChannelId, Language, MediaKind, Post, PostKey};
-use siftgram_core::ports::{ChunkPayload, EmbedError, EmbedKind, Embedder, IndexFilter, IndexQuery, IndexedChunk, SearchIndex};
+use siftgram_core::ports::{ChunkPayload, EmbedKind, Embedder, IndexFilter, IndexQuery, IndexedChunk, SearchIndex};
 use siftgram_core::{Clock, Timestamp};
 use siftgram_search::{Analyzer, EmbeddedIndex};
 use std::path::Path;
@@ -66,21 +66,6 @@ impl Lcg {
         let v: Vec<f32> = (0..dim).map(|_| self.unit()).collect();
         let n = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
         v.into_iter().map(|x| x / n).collect()
-    }
-}
-
-/// Keyword-only indexing: no dense vectors at all.
-struct NoDense;
-#[async_trait::async_trait]
-impl Embedder for NoDense {
-    fn model(&self) -> &str {
-        "keyword-only"
-    }
-    fn dimension(&self) -> usize {
-        0
-    }
-    async fn embed(&self, texts: &[String], _: EmbedKind) -> Result<Vec<Vec<f32>>, EmbedError> {
-        Ok(vec![Vec::new(); texts.len()])
     }
 }
 
@@ -162,7 +147,7 @@ pub async fn run_bench(
     work_dir: &Path,
 ) -> Result<(), String> {
     println!("siftgram bench — embedded index, {} CPUs", std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let rate = ingest(Arc::new(NoDense), keyword_posts, &work_dir.join("ingest-keyword"), 1).await?;
+    let rate = ingest(Arc::new(siftgram_search::KeywordOnly), keyword_posts, &work_dir.join("ingest-keyword"), 1).await?;
     println!("ingest, keyword-only (store + tags + index, one commit per post): {rate:.0} posts/s over {keyword_posts} posts");
     if let Some(embedder) = &embedder {
         let rate = ingest(embedder.clone(), embed_sample, &work_dir.join("ingest-dense"), 2).await?;

@@ -9,7 +9,7 @@ use siftgram_bot::BotConfig;
 use siftgram_core::consume::MessageHandler;
 use siftgram_core::indexing::CachedEmbedder;
 use siftgram_core::model::TierCatalog;
-use siftgram_core::ports::{ChatModel, Embedder, Receipt, ReceivedMessage, SearchIndex, WebSearch};
+use siftgram_core::ports::{ChatModel, Embedder, KeywordEncoder, Receipt, ReceivedMessage, SearchIndex, WebSearch};
 use siftgram_core::repo::Repository;
 use siftgram_core::retrieval::Retriever;
 use siftgram_core::schema::queue_spec;
@@ -70,7 +70,7 @@ pub async fn build_with(config: Config, sdk: &aws_config::SdkConfig, index: Arc<
     let events_spec = queue_spec("events").map_err(build_err)?;
     let events = SqsQueue::open(&aws_sdk_sqs::Client::new(sdk), &config.resource_prefix, events_spec.clone()).await.map_err(build_err)?;
     let embedder: Arc<dyn Embedder> = Arc::new(CachedEmbedder::new(config.embedder.build().await.map_err(build_err)?, repo.clone()));
-    let keywords = siftgram_search::indexer(repo.clone(), index.clone(), embedder.clone(), None, None).keywords;
+    let keywords: Arc<dyn KeywordEncoder> = Arc::new(siftgram_search::Analyzer::default());
     let retriever = Arc::new(Retriever { repo: repo.clone(), index, embedder, keywords });
     let chat = config.chat.map(|c| Arc::new(c) as Arc<dyn ChatModel>);
     let web = config.searxng.map(|c| Arc::new(Searxng::new(c)) as Arc<dyn WebSearch>);

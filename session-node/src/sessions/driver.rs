@@ -126,6 +126,9 @@ impl SessionDriver {
         };
         let mut channels: HashMap<ChannelId, RemoteChannel> = HashMap::new();
         let mut done: HashSet<ChannelId> = HashSet::new();
+        // The channels this driver syncs (followed, and their sync lease held): changes only when
+        // the leases are renewed.
+        let mut ours: HashMap<ChannelId, RemoteChannel> = HashMap::new();
         let mut last_renew: Option<Instant> = None;
         let mut last_catch_up = Instant::now();
         loop {
@@ -144,6 +147,7 @@ impl SessionDriver {
                     Err(DriveError::Telegram(TelegramError::Unauthorized)) => return self.signed_out(user).await,
                     other => other?,
                 }
+                ours = channels.iter().filter(|(id, _)| owned.contains(id)).map(|(k, v)| (*k, v.clone())).collect();
                 last_renew = Some(Instant::now());
             }
             while let Ok(request) = mailbox.try_recv() {
@@ -157,13 +161,13 @@ impl SessionDriver {
                         let _ = answer.send(resolved);
                     }
                     DriverRequest::Leave { channel } => {
+                        ours.remove(&channel);
                         if let Some(remote) = channels.remove(&channel) {
                             client.leave(&remote).await?;
                         }
                     }
                 }
             }
-            let ours: HashMap<ChannelId, RemoteChannel> = channels.iter().filter(|(id, _)| owned.contains(id)).map(|(k, v)| (*k, v.clone())).collect();
             let catch_up = last_catch_up.elapsed() >= self.settings.catch_up_every;
             match self.step(&*client, &ours, &mut done, catch_up).await {
                 Ok(()) => {

@@ -9,7 +9,7 @@
 //! | user | `user#<id>` | `profile` | `users` / `<id:020>` |
 //! | tier change | `user#<id>` | `tier#<at:020>#<from>-<to>` | |
 //! | subscription | `user#<id>` | `sub#<channel:020>` | `followers#<channel>` / `<user:020>` |
-//! | query | `user#<id>` | `q#<at:020>#<text fnv64>-<n>` | |
+//! | query | `user#<id>` | `q#<at:020>#<n:06>` | |
 //! | cached answer | `user#<id>` | `answer#<question hash>` (TTL) | |
 //! | seen post | `user#<id>` | `seen#<channel>:<message>` (TTL) | |
 //! | digest sent | `user#<id>` | `digestsent#<due or job id>` (TTL) | |

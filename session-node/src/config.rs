@@ -46,6 +46,9 @@ pub struct Config {
     pub session_keys: Option<String>,
     /// This node's name in leases (`SIFTGRAM_NODE_ID`, default host-pid).
     pub node_id: String,
+    /// `SIFTGRAM_BACKFILL_DEPTH`: the newest this many messages of a channel are backfilled;
+    /// None = the whole history.
+    pub backfill_depth: Option<u64>,
 }
 
 /// The Telegram the session node talks to.
@@ -53,6 +56,9 @@ pub struct Config {
 pub enum TelegramSource {
     /// Recorded channels (tests, the demo): `SIFTGRAM_TELEGRAM=recorded:<result.json>`.
     Recorded(siftgram_recorded_telegram::RecordedTelegram),
+    /// Telegram itself over MTProto: `SIFTGRAM_TELEGRAM=grammers` with the app's
+    /// `SIFTGRAM_TELEGRAM_API_ID` and `SIFTGRAM_TELEGRAM_API_HASH` (my.telegram.org).
+    Grammers(siftgram_grammers::GrammersConnector),
 }
 
 impl std::fmt::Debug for Config {
@@ -117,18 +123,32 @@ impl Config {
                 .map(std::sync::Arc::new),
             searxng: siftgram_web::SearxngConfig::from_lookup(&lookup),
             webhooks: siftgram_web::WebhookTargets::from_lookup(&lookup).map_err(|(name, why)| ConfigError::Invalid { name, why })?,
-            telegram: telegram_source(get("SIFTGRAM_TELEGRAM"))?,
+            telegram: telegram_source(&get)?,
+            backfill_depth: match get("SIFTGRAM_BACKFILL_DEPTH") {
+                None => None,
+                Some(v) => Some(v.trim().parse().ok().filter(|&d: &u64| d > 0).ok_or(ConfigError::Invalid { name: "SIFTGRAM_BACKFILL_DEPTH", why: format!("{v:?} is not a positive number of messages") })?),
+            },
             session_keys: get("SIFTGRAM_SESSION_KEYS"),
             node_id: get("SIFTGRAM_NODE_ID").unwrap_or_else(|| format!("{}-{}", std::env::var("HOSTNAME").unwrap_or_else(|_| "node".into()), std::process::id())),
         })
     }
 }
 
-fn telegram_source(value: Option<String>) -> Result<Option<TelegramSource>, ConfigError> {
+fn telegram_source(get: &impl Fn(&str) -> Option<String>) -> Result<Option<TelegramSource>, ConfigError> {
     let invalid = |why: String| ConfigError::Invalid { name: "SIFTGRAM_TELEGRAM", why };
-    let Some(value) = value else { return Ok(None) };
+    let Some(value) = get("SIFTGRAM_TELEGRAM") else { return Ok(None) };
+    if value == "grammers" {
+        let api_id = get("SIFTGRAM_TELEGRAM_API_ID")
+            .and_then(|v| v.trim().parse::<i32>().ok())
+            .filter(|&id| id > 0)
+            .ok_or(ConfigError::Invalid { name: "SIFTGRAM_TELEGRAM_API_ID", why: "set it to the app's api_id from my.telegram.org".into() })?;
+        let api_hash = get("SIFTGRAM_TELEGRAM_API_HASH")
+            .filter(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .ok_or(ConfigError::Invalid { name: "SIFTGRAM_TELEGRAM_API_HASH", why: "set it to the app's 32-character api_hash from my.telegram.org".into() })?;
+        return Ok(Some(TelegramSource::Grammers(siftgram_grammers::GrammersConnector::new(api_id, &api_hash))));
+    }
     let Some(path) = value.strip_prefix("recorded:") else {
-        return Err(invalid(format!("{value:?}: expected recorded:<result.json> (the MTProto client is not wired yet)")));
+        return Err(invalid(format!("{value:?}: expected grammers or recorded:<result.json>")));
     };
     let text = std::fs::read_to_string(path).map_err(|e| invalid(format!("{path}: {e}")))?;
     let channels = siftgram_core::export::read_desktop_export(&text).map_err(|e| invalid(format!("{path}: {e}")))?;
@@ -165,6 +185,27 @@ mod tests {
         assert!(config(&[("SIFTGRAM_HTTP_ADDR", "nowhere")]).is_err());
         assert!(config(&[("SIFTGRAM_OPS_TOKEN", "short")]).is_err());
         assert!(config(&[("SIFTGRAM_TIERS_JSON", "{\"gold\":{}}")]).is_err());
+    }
+
+    #[test]
+    fn the_real_telegram_needs_the_apps_credentials() {
+        let grammers = [("SIFTGRAM_TELEGRAM", "grammers"), ("SIFTGRAM_TELEGRAM_API_ID", "12345"), ("SIFTGRAM_TELEGRAM_API_HASH", "0123456789abcdef0123456789abcdef")];
+        let c = config(&grammers).unwrap();
+        assert!(matches!(c.telegram, Some(TelegramSource::Grammers(_))));
+        let err = config(&grammers[..2]).unwrap_err().to_string();
+        assert!(err.contains("SIFTGRAM_TELEGRAM_API_HASH"), "{err}");
+        let err = config(&[grammers[0], ("SIFTGRAM_TELEGRAM_API_ID", "abc"), grammers[2]]).unwrap_err().to_string();
+        assert!(err.contains("SIFTGRAM_TELEGRAM_API_ID"), "{err}");
+        let err = config(&[("SIFTGRAM_TELEGRAM", "mtproto")]).unwrap_err().to_string();
+        assert!(err.contains("SIFTGRAM_TELEGRAM") && err.contains("grammers"), "{err}");
+    }
+
+    #[test]
+    fn backfill_depth_is_a_positive_number_or_the_whole_history() {
+        assert_eq!(config(&[]).unwrap().backfill_depth, None);
+        assert_eq!(config(&[("SIFTGRAM_BACKFILL_DEPTH", "5000")]).unwrap().backfill_depth, Some(5000));
+        assert!(config(&[("SIFTGRAM_BACKFILL_DEPTH", "0")]).is_err());
+        assert!(config(&[("SIFTGRAM_BACKFILL_DEPTH", "lots")]).is_err());
     }
 
     #[test]

@@ -36,6 +36,7 @@ pub async fn spawn(backend: Backend, config: &Config, shutdown: watch::Receiver<
     let Some(source) = &config.telegram else { return Ok(Vec::new()) };
     let connector: Arc<dyn TelegramConnector> = match source {
         TelegramSource::Recorded(world) => Arc::new(world.clone()),
+        TelegramSource::Grammers(connector) => Arc::new(connector.clone()),
     };
     let cipher = session_cipher(config)?;
     let queue = |name: &'static str| {
@@ -43,7 +44,7 @@ pub async fn spawn(backend: Backend, config: &Config, shutdown: watch::Receiver<
         async move { backend.queue(queue_spec(name).map_err(|e| e.to_string())?).await.map_err(|e| e.to_string()) }
     };
     let (posts, events) = (queue("posts").await?, queue("events").await?);
-    let sync = Arc::new(ChannelSync { repo: backend.repo.clone(), publisher: PostPublisher { posts }, events: Some(events.clone()), page: 100, depth: None });
+    let sync = Arc::new(ChannelSync { repo: backend.repo.clone(), publisher: PostPublisher { posts }, events: Some(events.clone()), page: 100, depth: config.backfill_depth });
     let driver = Arc::new(SessionDriver {
         node_id: config.node_id.clone(),
         repo: backend.repo.clone(),
@@ -52,6 +53,7 @@ pub async fn spawn(backend: Backend, config: &Config, shutdown: watch::Receiver<
         sync,
         settings: DriveSettings::default(),
         mailboxes: Default::default(),
+        out: config.bot.as_ref().map(|b| b.outbox()),
     });
     let commands = SessionCommands {
         repo: backend.repo.clone(),

@@ -33,33 +33,6 @@ where
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicU32, Ordering};
-
-    #[tokio::test]
-    async fn a_failing_or_panicking_task_is_restarted_until_shutdown() {
-        let (tx, rx) = watch::channel(false);
-        let runs = Arc::new(AtomicU32::new(0));
-        let counter = runs.clone();
-        let handle = supervise("flaky", rx, move |_| {
-            let n = counter.fetch_add(1, Ordering::SeqCst);
-            async move {
-                if n == 0 {
-                    panic!("first run panics");
-                }
-                Err::<(), _>("later runs fail")
-            }
-        });
-        // Runs at 0 s (panics), 1 s and 3 s (fail): backoff doubles between restarts.
-        tokio::time::sleep(Duration::from_millis(3500)).await;
-        assert!(runs.load(Ordering::SeqCst) >= 3, "restarted after panic and errors");
-        tx.send(true).unwrap();
-        handle.await.unwrap();
-    }
-}
 
 /// `step` now and then every `period` until shutdown, supervised (a failed step is logged and
 /// the loop restarted with backoff).
@@ -105,4 +78,32 @@ pub fn consume_queue(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[tokio::test]
+    async fn a_failing_or_panicking_task_is_restarted_until_shutdown() {
+        let (tx, rx) = watch::channel(false);
+        let runs = Arc::new(AtomicU32::new(0));
+        let counter = runs.clone();
+        let handle = supervise("flaky", rx, move |_| {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if n == 0 {
+                    panic!("first run panics");
+                }
+                Err::<(), _>("later runs fail")
+            }
+        });
+        // Runs at 0 s (panics), 1 s and 3 s (fail): backoff doubles between restarts.
+        tokio::time::sleep(Duration::from_millis(3500)).await;
+        assert!(runs.load(Ordering::SeqCst) >= 3, "restarted after panic and errors");
+        tx.send(true).unwrap();
+        handle.await.unwrap();
+    }
 }

@@ -42,6 +42,11 @@ impl TestSessions {
 
     /// A node's driver, polling fast so stories run in well under a second per step.
     pub fn driver(&self, sys: &TestSystem, node: &str) -> Arc<SessionDriver> {
+        self.driver_telling(sys, node, None)
+    }
+
+    /// A node's driver that tells users through `out` (the bot) when their session ends.
+    pub fn driver_telling(&self, sys: &TestSystem, node: &str, out: Option<siftgram_bot::Outbox>) -> Arc<SessionDriver> {
         let settings = DriveSettings { lease_secs: 30, renew_every: Duration::from_millis(100), live_wait: Duration::from_millis(20), catch_up_every: Duration::from_secs(2) };
         Arc::new(SessionDriver {
             node_id: node.into(),
@@ -51,6 +56,7 @@ impl TestSessions {
             sync: self.sync.clone(),
             settings,
             mailboxes: Default::default(),
+            out,
         })
     }
 

@@ -4,7 +4,6 @@ use crate::{RecordedTelegram, World, now};
 use async_trait::async_trait;
 use siftgram_core::model::{ChannelId, Username};
 use siftgram_core::ports::{LiveEvent, QrLogin, RemoteChannel, RemoteMessage, TelegramError, TelegramUser};
-use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -13,7 +12,6 @@ struct State {
     token: Option<String>,
     /// Scanned by this account, which has a password still to be checked.
     password_for: Option<i64>,
-    followed: HashSet<ChannelId>,
     event_cursor: usize,
 }
 
@@ -24,7 +22,7 @@ pub(crate) struct RecordedClient {
 
 impl RecordedClient {
     pub(crate) fn new(world: RecordedTelegram, account: Option<i64>, event_cursor: usize) -> RecordedClient {
-        let state = State { account, token: None, password_for: None, followed: HashSet::new(), event_cursor };
+        let state = State { account, token: None, password_for: None, event_cursor };
         RecordedClient { world, state: Mutex::new(state) }
     }
 
@@ -34,6 +32,9 @@ impl RecordedClient {
         let acc = w.accounts.get_mut(&account).ok_or(TelegramError::Unauthorized)?;
         if acc.revoked {
             return Err(TelegramError::Unauthorized);
+        }
+        if acc.offline {
+            return Err(TelegramError::Network("connection refused".into()));
         }
         if counts_as_history {
             acc.history_calls += 1;
@@ -100,22 +101,23 @@ impl TelegramUser for RecordedClient {
     }
 
     fn session(&self) -> Vec<u8> {
-        serde_json::json!({"account": self.state.lock().unwrap().account}).to_string().into_bytes()
+        let s = self.state.lock().unwrap();
+        serde_json::json!({"account": s.account, "updates": s.event_cursor}).to_string().into_bytes()
     }
 
     async fn resolve(&self, username: &Username) -> Result<RemoteChannel, TelegramError> {
         let mut w = self.world.world.lock().unwrap();
-        self.authorized(&mut w, false)?;
+        let account = self.authorized(&mut w, false)?;
         let (id, channel) = w.channels.iter().find(|(_, c)| c.username.as_ref() == Some(username)).ok_or(TelegramError::ChannelNotFound)?;
         let remote = Self::remote(*id, channel);
-        self.state.lock().unwrap().followed.insert(*id);
+        w.accounts.get_mut(&account).expect("authorized").followed.insert(remote.id);
         Ok(remote)
     }
 
     async fn history(&self, channel: &RemoteChannel, before: Option<i64>, limit: usize) -> Result<Vec<RemoteMessage>, TelegramError> {
         let mut w = self.world.world.lock().unwrap();
-        self.authorized(&mut w, true)?;
-        self.state.lock().unwrap().followed.insert(channel.id);
+        let account = self.authorized(&mut w, true)?;
+        w.accounts.get_mut(&account).expect("authorized").followed.insert(channel.id);
         let c = w.channels.get(&channel.id).ok_or(TelegramError::ChannelNotFound)?;
         let upper = before.unwrap_or(i64::MAX);
         Ok(c.messages.range(..upper).rev().take(limit).map(|(_, m)| m.clone()).collect())
@@ -133,12 +135,13 @@ impl TelegramUser for RecordedClient {
         loop {
             {
                 let mut w = self.world.world.lock().unwrap();
-                self.authorized(&mut w, false)?;
+                let account = self.authorized(&mut w, false)?;
+                let followed = &w.accounts[&account].followed;
                 let mut s = self.state.lock().unwrap();
                 let channel_of = |e: &LiveEvent| match e {
                     LiveEvent::New(c, _) | LiveEvent::Edited(c, _) | LiveEvent::Deleted(c, _) => *c,
                 };
-                let fresh: Vec<LiveEvent> = w.events[s.event_cursor..].iter().filter(|e| s.followed.contains(&channel_of(e))).cloned().collect();
+                let fresh: Vec<LiveEvent> = w.events[s.event_cursor..].iter().filter(|e| followed.contains(&channel_of(e))).cloned().collect();
                 s.event_cursor = w.events.len();
                 if !fresh.is_empty() {
                     return Ok(fresh);
@@ -152,7 +155,9 @@ impl TelegramUser for RecordedClient {
     }
 
     async fn leave(&self, channel: &RemoteChannel) -> Result<(), TelegramError> {
-        self.state.lock().unwrap().followed.remove(&channel.id);
+        let mut w = self.world.world.lock().unwrap();
+        let account = self.authorized(&mut w, false)?;
+        w.accounts.get_mut(&account).expect("authorized").followed.remove(&channel.id);
         Ok(())
     }
 }

@@ -10,7 +10,7 @@ use siftgram_core::Timestamp;
 use siftgram_core::export::RecordedChannel;
 use siftgram_core::model::{ChannelId, Username};
 use siftgram_core::ports::{LiveEvent, RemoteMessage, TelegramConnector, TelegramError, TelegramUser};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -23,7 +23,11 @@ pub(crate) struct Channel {
 
 pub(crate) struct Account {
     pub password: Option<String>,
+    /// The channels the account is in (server-side, like Telegram: live events come for these).
+    pub followed: HashSet<ChannelId>,
     pub revoked: bool,
+    /// The account's network is down: every call fails as a network error.
+    pub offline: bool,
     /// The next history calls fail with these FLOOD_WAITs.
     pub floods: Vec<Duration>,
     pub connections: usize,
@@ -81,7 +85,7 @@ impl RecordedTelegram {
     }
 
     pub fn add_account(&self, id: i64, password: Option<&str>) {
-        let account = Account { password: password.map(str::to_owned), revoked: false, floods: Vec::new(), connections: 0, history_calls: 0 };
+        let account = Account { password: password.map(str::to_owned), followed: HashSet::new(), revoked: false, offline: false, floods: Vec::new(), connections: 0, history_calls: 0 };
         self.world.lock().unwrap().accounts.insert(id, account);
     }
 
@@ -131,6 +135,19 @@ impl RecordedTelegram {
         self.world.lock().unwrap().accounts.get_mut(&account).expect("an account").revoked = true;
     }
 
+    /// Cuts (`false`) or restores (`true`) the network of `account`'s clients.
+    pub fn set_network(&self, account: i64, up: bool) {
+        self.world.lock().unwrap().accounts.get_mut(&account).expect("an account").offline = !up;
+    }
+
+    /// The channels `account` is in.
+    pub fn member_of(&self, account: i64) -> Vec<ChannelId> {
+        let w = self.world.lock().unwrap();
+        let mut channels: Vec<ChannelId> = w.accounts.get(&account).map(|a| a.followed.iter().copied().collect()).unwrap_or_default();
+        channels.sort();
+        channels
+    }
+
     /// How many clients were ever connected as `account`.
     pub fn connections(&self, account: i64) -> usize {
         self.world.lock().unwrap().accounts.get(&account).map_or(0, |a| a.connections)
@@ -147,19 +164,22 @@ impl RecordedTelegram {
 
 impl TelegramConnector for RecordedTelegram {
     fn connect(&self, session: Option<&[u8]>) -> Result<Box<dyn TelegramUser>, TelegramError> {
-        let account = match session {
+        let (account, seen) = match session {
             Some(bytes) => {
                 let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| TelegramError::Other(format!("not a recorded session: {e}")))?;
-                v["account"].as_i64()
+                (v["account"].as_i64(), v["updates"].as_u64())
             }
-            None => None,
+            None => (None, None),
         };
+        let mut w = self.world.lock().unwrap();
         if let Some(a) = account {
-            let mut w = self.world.lock().unwrap();
             let acc = w.accounts.get_mut(&a).ok_or(TelegramError::Unauthorized)?;
             acc.connections += 1;
         }
-        let start = self.world.lock().unwrap().events.len();
+        // Like Telegram's update state: a session that saw events up to a point gets what
+        // happened since (catch-up after being offline); a new one starts from now.
+        let start = seen.map_or(w.events.len(), |seen| (seen as usize).min(w.events.len()));
+        drop(w);
         Ok(Box::new(client::RecordedClient::new(self.clone(), account, start)))
     }
 }

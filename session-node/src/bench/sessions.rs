@@ -29,6 +29,7 @@ async fn setup(dir: &Path) -> Result<(Scratch, Arc<SessionDriver>, RecordedTeleg
         sync,
         settings: DriveSettings::default(),
         mailboxes: Default::default(),
+        out: None,
     });
     Ok((scratch, driver, telegram, cipher))
 }

@@ -2,12 +2,17 @@
 //! lost → this client stops at once), the followed channels synced — each channel by one
 //! driver at a time (a channel lease), so a channel many users follow is synced once — live
 //! events applied as they come, one backfill page at a time between them, a catch-up pass
-//! periodically. FLOOD_WAIT pauses only this user's loop; a revoked session signs the user out.
+//! periodically. FLOOD_WAIT pauses only this user's loop; a revoked session signs the user out
+//! (and the bot tells them). The client's session (its update state, keys of DCs it moved to)
+//! is sealed and stored again whenever it changed, after the events it saw were applied, so a
+//! restarted client catches up from there.
 
 use super::cipher::{CipherError, SessionCipher};
 use siftgram_core::model::{ChannelId, UserId};
 use siftgram_core::ports::{RemoteChannel, TelegramConnector, TelegramError, TelegramUser};
-use siftgram_core::repo::{RepoError, Repository};
+use siftgram_bot::teloxide::types::ChatId;
+use siftgram_bot::texts::Texts;
+use siftgram_core::repo::{RepoError, Repository, StoredSession};
 use siftgram_core::sync::{BackfillStep, ChannelSync, SyncError};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -65,6 +70,8 @@ pub struct SessionDriver {
     pub settings: DriveSettings,
     /// Requests for the users driven here (only their driver may use their client).
     pub mailboxes: Mailboxes,
+    /// Tells users their session ended (None: nobody is told, e.g. without a bot token).
+    pub out: Option<siftgram_bot::Outbox>,
 }
 
 /// What a user's driver does for others: resolve a channel with the user's client, leave one.
@@ -118,8 +125,9 @@ impl SessionDriver {
         stop: &mut watch::Receiver<bool>,
         mailbox: &mut mpsc::Receiver<DriverRequest>,
     ) -> Result<DriveEnd, DriveError> {
-        let Some(stored) = self.repo.load_session(user).await? else { return Ok(DriveEnd::NoSession) };
-        let client = match self.connector.connect(Some(&self.cipher.open(&stored.sealed)?)) {
+        let Some(mut stored) = self.repo.load_session(user).await? else { return Ok(DriveEnd::NoSession) };
+        let mut saved = self.cipher.open(&stored.sealed)?;
+        let client = match self.connector.connect(Some(&saved)) {
             Ok(c) => c,
             Err(TelegramError::Unauthorized) => return self.signed_out(user).await,
             Err(e) => return Err(e.into()),
@@ -133,6 +141,7 @@ impl SessionDriver {
         let mut last_catch_up = Instant::now();
         loop {
             if *stop.borrow() {
+                self.save_session(user, &mut stored, &*client, &mut saved).await?;
                 return Ok(DriveEnd::Stopped);
             }
             if last_renew.is_none_or(|t| t.elapsed() >= self.settings.renew_every) {
@@ -140,7 +149,8 @@ impl SessionDriver {
                     tracing::warn!(user = %user, "session lease lost; stopping this client");
                     return Ok(DriveEnd::LeaseLost);
                 }
-                if self.repo.load_session(user).await?.is_none() {
+                if !self.save_session(user, &mut stored, &*client, &mut saved).await? || self.repo.load_session(user).await?.is_none() {
+                    // Signed out (or in anew) meanwhile: this client's session is not the user's any more.
                     return Ok(DriveEnd::NoSession);
                 }
                 match self.refresh_channels(user, owner, &*client, &mut channels, owned).await {
@@ -225,7 +235,7 @@ impl SessionDriver {
         let followed: Vec<ChannelId> = self.repo.subscriptions_of(user).await?.into_iter().map(|s| s.channel).collect();
         channels.retain(|id, _| followed.contains(id));
         for id in followed {
-            if !channels.contains_key(&id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = channels.entry(id) {
                 let Some(mut stored) = self.repo.get_channel(id).await? else { continue };
                 let remote = match (&stored.username, stored.access_hash) {
                     (Some(username), None) => {
@@ -243,7 +253,7 @@ impl SessionDriver {
                         latest_message_id: stored.last_message_id.unwrap_or_default(),
                     },
                 };
-                channels.insert(id, remote);
+                slot.insert(remote);
             }
             if self.repo.acquire_lease(&channel_lease(id), owner, self.settings.lease_secs).await?.is_some() {
                 owned.insert(id);
@@ -254,9 +264,31 @@ impl SessionDriver {
         Ok(())
     }
 
+    /// Stores the client's session again if it changed since it was last stored; false if the
+    /// stored session is no longer the one this client started from.
+    async fn save_session(&self, user: UserId, stored: &mut StoredSession, client: &dyn TelegramUser, saved: &mut Vec<u8>) -> Result<bool, DriveError> {
+        let now = client.session();
+        if now == *saved {
+            return Ok(true);
+        }
+        let newer = StoredSession { sealed: self.cipher.seal(&now), ..stored.clone() };
+        if !self.repo.replace_session(user, &stored.sealed, &newer).await? {
+            return Ok(false);
+        }
+        *stored = newer;
+        *saved = now;
+        Ok(true)
+    }
+
     async fn signed_out(&self, user: UserId) -> Result<DriveEnd, DriveError> {
         tracing::warn!(user = %user, "Telegram revoked the session; signing the user out");
         self.repo.delete_session(user).await?;
+        if let Some(out) = &self.out {
+            let language = self.repo.get_user(user).await?.map(|u| u.language).unwrap_or_default();
+            if let Err(e) = out.send(ChatId(user.get()), Texts(language).signed_out_by_telegram(), None).await {
+                tracing::warn!(user = %user, error = %e, "could not tell the user they were signed out");
+            }
+        }
         Ok(DriveEnd::SignedOut)
     }
 }

@@ -23,6 +23,8 @@ macro_rules! sessions_stories {
             a_flood_wait_for_one_user_does_not_delay_another,
             sigterm_during_a_backfill_loses_nothing,
             a_revoked_session_signs_the_user_out,
+            a_restarted_client_catches_up_on_what_happened_while_it_was_away,
+            a_lost_network_is_retried_with_backoff_and_the_sync_resumes,
             a_qr_login_with_a_wrong_then_right_password,
             a_login_by_another_account_is_refused_and_nothing_kept,
             three_wrong_passwords_block_the_login,
@@ -178,14 +180,81 @@ pub async fn sigterm_during_a_backfill_loses_nothing(sys: &mut TestSystem) {
 
 pub async fn a_revoked_session_signs_the_user_out(sys: &mut TestSystem) {
     let s = TestSessions::start(sys).await;
+    let bot = crate::bot::TestBot::start(sys).await;
     let channel = s.telegram.add_numbered_channel(8007, "revoked_feed", "Лента", 10);
     let galya = s.signed_in(sys, 607).await;
     s.follow(sys, galya, channel, "revoked_feed", "Лента").await;
+    bot.says(&bot.user(607), "/start").await;
     s.telegram.revoke(607);
-    let (_stop, task) = spawn(&s.driver(sys, "node-a"), galya);
+    let (_stop, task) = spawn(&s.driver_telling(sys, "node-a", Some(bot.service.services().out.clone())), galya);
     assert_eq!(task.await.unwrap(), DriveEnd::SignedOut);
     assert!(sys.repo.load_session(galya).await.unwrap().is_none(), "the session is forgotten");
     assert!(sys.repo.current_lease("session#607").await.unwrap().is_none());
+    let told = bot.last_bot_message(607).expect("the user is told");
+    assert!(told.text.contains("Telegram завершил сеанс") && told.text.contains("/login"), "{}", told.text);
+}
+
+pub async fn a_restarted_client_catches_up_on_what_happened_while_it_was_away(sys: &mut TestSystem) {
+    let s = TestSessions::start(sys).await;
+    let channel = s.telegram.add_numbered_channel(8011, "away_feed", "Пока вас не было", 6);
+    let zoya = s.signed_in(sys, 614).await;
+    s.follow(sys, zoya, channel, "away_feed", "Пока вас не было").await;
+    let first_session = sys.repo.load_session(zoya).await.unwrap().unwrap();
+    let (stop, task) = spawn(&s.driver(sys, "node-a"), zoya);
+    wait_for("the backfill", Duration::from_secs(10), || async { backfill_done(sys, channel).await }).await;
+    let live = s.telegram.post(channel, "Пост, пока клиент на связи.");
+    wait_for("the live post", Duration::from_secs(5), || async {
+        s.index_all().await;
+        s.stored_ids(sys, channel).await.contains(&live)
+    })
+    .await;
+    stop.send(true).unwrap();
+    assert_eq!(task.await.unwrap(), DriveEnd::Stopped);
+    let kept = sys.repo.load_session(zoya).await.unwrap().unwrap();
+    assert_ne!(kept.sealed, first_session.sealed, "the session was stored again with what the client saw");
+    assert_eq!((kept.account_id, kept.signed_in_at), (first_session.account_id, first_session.signed_in_at));
+
+    // Nobody drives the user while the channel edits a post, deletes one and posts a new one.
+    s.telegram.edit(channel, 3, "Пост три, исправленный, пока никого не было.");
+    s.telegram.delete(channel, &[4]);
+    let missed = s.telegram.post(channel, "Пост, пока клиент был offline.");
+    let (stop, task) = spawn(&s.driver(sys, "node-b"), zoya);
+    wait_for("everything missed", Duration::from_secs(10), || async {
+        s.index_all().await;
+        let key = |m| siftgram_core::model::PostKey::new(channel, m).unwrap();
+        let edited = sys.repo.get_post(key(3)).await.unwrap().is_some_and(|p| p.text.contains("исправленный"));
+        edited && sys.repo.get_post(key(4)).await.unwrap().is_none() && sys.repo.get_post(key(missed)).await.unwrap().is_some()
+    })
+    .await;
+    assert_eq!(s.stored_ids(sys, channel).await, vec![1, 2, 3, 5, 6, live, missed]);
+    stop.send(true).unwrap();
+    task.await.unwrap();
+}
+
+pub async fn a_lost_network_is_retried_with_backoff_and_the_sync_resumes(sys: &mut TestSystem) {
+    use siftgram_session_node::sessions::SessionNode;
+    let s = TestSessions::start(sys).await;
+    let channel = s.telegram.add_numbered_channel(8012, "flaky_net", "Сеть", 250);
+    let yana = s.signed_in(sys, 615).await;
+    s.follow(sys, yana, channel, "flaky_net", "Сеть").await;
+    s.telegram.set_network(615, false);
+    let node = SessionNode { driver: s.driver(sys, "node-a"), scan_every: Duration::from_millis(50) };
+    let (stop, stopped) = watch::channel(false);
+    let running = tokio::spawn(async move { node.run(stopped).await });
+    wait_for("a few attempts", Duration::from_secs(5), || async { s.telegram.connections(615) >= 3 }).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // A restart every 50 ms scan would be ~30 attempts by now; doubling delays allow ~6.
+    let attempts = s.telegram.connections(615);
+    assert!((3..=8).contains(&attempts), "restarts back off: {attempts} attempts");
+    assert_eq!(backfilled(sys, channel).await, 0);
+
+    s.telegram.set_network(615, true);
+    wait_for("the backfill after the network is back", Duration::from_secs(20), || async { backfill_done(sys, channel).await }).await;
+    s.index_all().await;
+    assert_eq!(s.stored_ids(sys, channel).await, (1..=250).collect::<Vec<i64>>());
+    stop.send(true).unwrap();
+    running.await.unwrap();
+    assert!(sys.repo.current_lease("session#615").await.unwrap().is_none(), "released at shutdown");
 }
 
 pub async fn a_qr_login_with_a_wrong_then_right_password(sys: &mut TestSystem) {
@@ -208,7 +277,8 @@ pub async fn a_qr_login_with_a_wrong_then_right_password(sys: &mut TestSystem) {
     let stored = sys.repo.load_session(user).await.unwrap().expect("session stored");
     assert_eq!(stored.account_id, 611);
     assert!(!stored.sealed.contains("account"), "sealed, not plain");
-    assert_eq!(s.cipher.open(&stored.sealed).unwrap(), br#"{"account":611}"#);
+    let opened: serde_json::Value = serde_json::from_slice(&s.cipher.open(&stored.sealed).unwrap()).unwrap();
+    assert_eq!(opened["account"], 611, "the session opens to the signed-in account");
     let u = sys.repo.get_user(user).await.unwrap().unwrap();
     assert!(u.has_access() && u.tier == siftgram_core::model::Tier::Trial, "the invite was redeemed");
     assert_eq!(sys.repo.login_state(user).await.unwrap(), Some(LoginState::Done));

@@ -51,6 +51,18 @@ impl Repository {
         Ok(())
     }
 
+    /// Stores a newer state of the same session: only while the stored one is still `previous`
+    /// (sealed form), so a sign-out or a new login in between is never overwritten. False if
+    /// it was not.
+    pub async fn replace_session(&self, user: UserId, previous: &str, session: &StoredSession) -> Result<bool, RepoError> {
+        let item = item_of(session_key(user), session).with_index(Key::new("sessions", padded(user.get())));
+        match self.store.put(item, Condition::AttrEquals("sealed".into(), previous.into())).await {
+            Ok(_) => Ok(true),
+            Err(crate::ports::StoreError::ConditionFailed(_)) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     pub async fn load_session(&self, user: UserId) -> Result<Option<StoredSession>, RepoError> {
         match self.store.get(&session_key(user)).await? {
             Some(item) => Ok(Some(decode("session", &item)?)),

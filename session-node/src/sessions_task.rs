@@ -57,7 +57,7 @@ pub async fn spawn(backend: Backend, config: &Config, shutdown: watch::Receiver<
     });
     let commands = SessionCommands {
         repo: backend.repo.clone(),
-        login: Arc::new(LoginFlow::new(backend.repo.clone(), connector, cipher)),
+        login: Arc::new(LoginFlow::new(backend.repo.clone(), connector, cipher, &config.node_id)),
         mailboxes: driver.mailboxes.clone(),
         out: config.bot.as_ref().map(|b| b.outbox()),
         events: Some(events),

@@ -61,7 +61,12 @@ impl TestSessions {
     }
 
     pub fn login(&self, sys: &TestSystem) -> LoginFlow {
-        LoginFlow::new(sys.repo.clone(), Arc::new(self.telegram.clone()), self.cipher.clone())
+        self.login_on(sys, "node-a")
+    }
+
+    /// The login flow of node `node`.
+    pub fn login_on(&self, sys: &TestSystem, node: &str) -> LoginFlow {
+        LoginFlow::new(sys.repo.clone(), Arc::new(self.telegram.clone()), self.cipher.clone(), node)
     }
 
     /// A user who signed in earlier: account, stored (sealed) session.

@@ -32,6 +32,14 @@ fn retry(e: impl std::fmt::Display) -> HandleError {
     HandleError::retry(e.to_string())
 }
 
+/// A login command another node must handle goes back to the queue soon, for that node.
+fn to_owner(e: super::login::LoginError) -> HandleError {
+    match e {
+        super::login::LoginError::Elsewhere(_) => HandleError { reason: e.to_string(), retry_after: Some(Duration::from_secs(2)) },
+        e => retry(e),
+    }
+}
+
 impl SessionCommands {
     async fn say(&self, to: &ReplyTo, text: String) {
         let Some(out) = &self.out else { return };
@@ -128,7 +136,7 @@ impl MessageHandler for SessionCommands {
         }
         match command.clone() {
             SessionCommand::StartQrLogin { user, invite, reply, .. } => {
-                let state = self.login.start(user, invite).await.map_err(retry)?;
+                let state = self.login.start(user, invite).await.map_err(to_owner)?;
                 self.login_outcome(user, &reply, &state).await;
                 if matches!(state, LoginState::Waiting { .. } | LoginState::PasswordNeeded { .. }) {
                     self.watch_login(user, reply);
@@ -136,7 +144,7 @@ impl MessageHandler for SessionCommands {
             }
             SessionCommand::SubmitPassword { user, password, .. } => match self.login.submit_password(user, &password.0).await {
                 Ok(_) | Err(super::login::LoginError::NotStarted) => {}
-                Err(e) => return Err(retry(e)),
+                Err(e) => return Err(to_owner(e)),
             },
             SessionCommand::ResolveChannel { user, username, reply, .. } => self.resolve(user, username, &reply).await?,
             SessionCommand::LeaveChannel { user, channel, .. } => {
@@ -180,6 +188,7 @@ impl SessionCommands {
                     Err(e) => tracing::warn!(user = %user, error = %e, "checking a QR login failed"),
                 }
             }
+            this.login.abandon(user).await;
         });
     }
 }

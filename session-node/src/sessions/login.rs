@@ -12,6 +12,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::Mutex;
 
+/// How long a node holds a user's login without polling it (it polls every second or so): a
+/// node that died mid-login frees the user within this.
+pub const LOGIN_LEASE_SECS: i64 = 60;
+
+fn login_lease(user: UserId) -> String {
+    format!("login#{user}")
+}
+
 /// Wrong passwords before the login is blocked, and for how long.
 pub const MAX_PASSWORD_FAILURES: u32 = 3;
 pub const BLOCK_SECS: i64 = 15 * 60;
@@ -24,6 +32,9 @@ pub enum LoginError {
     Telegram(#[from] TelegramError),
     #[error("no login in progress for this user")]
     NotStarted,
+    /// The login runs on another node (its client is there): the command belongs to that node.
+    #[error("the login runs on node {0}")]
+    Elsewhere(String),
 }
 
 struct Pending {
@@ -32,16 +43,43 @@ struct Pending {
     failures: u32,
 }
 
+/// The logins this node runs. A login's client lives in the memory of the node that started it,
+/// so the node holds a lease on the user's login (`login#<user>`, renewed by every poll) and
+/// another node hands such a user's commands back to the queue for the owner.
 pub struct LoginFlow {
     pub repo: Repository,
     pub connector: Arc<dyn TelegramConnector>,
     pub cipher: SessionCipher,
+    pub node_id: String,
     pending: Mutex<HashMap<UserId, Pending>>,
 }
 
 impl LoginFlow {
-    pub fn new(repo: Repository, connector: Arc<dyn TelegramConnector>, cipher: SessionCipher) -> LoginFlow {
-        LoginFlow { repo, connector, cipher, pending: Mutex::new(HashMap::new()) }
+    pub fn new(repo: Repository, connector: Arc<dyn TelegramConnector>, cipher: SessionCipher, node_id: &str) -> LoginFlow {
+        LoginFlow { repo, connector, cipher, node_id: node_id.to_owned(), pending: Mutex::new(HashMap::new()) }
+    }
+
+    /// Takes or renews the user's login lease; the owner's name if another node holds it.
+    async fn hold(&self, user: UserId) -> Result<Option<String>, LoginError> {
+        if self.repo.acquire_lease(&login_lease(user), &self.node_id, LOGIN_LEASE_SECS).await?.is_some() {
+            return Ok(None);
+        }
+        Ok(Some(self.repo.current_lease(&login_lease(user)).await?.map_or_else(|| "?".to_owned(), |l| l.owner)))
+    }
+
+    async fn release(&self, user: UserId) {
+        if let Err(e) = self.repo.release_lease(&login_lease(user), &self.node_id).await {
+            tracing::warn!(user = %user, error = %e, "could not release the login lease");
+        }
+    }
+
+    /// `NotStarted` here: `Elsewhere` if another node runs this user's login.
+    async fn not_here(&self, user: UserId) -> LoginError {
+        match self.repo.current_lease(&login_lease(user)).await {
+            Ok(Some(lease)) if lease.owner != self.node_id => LoginError::Elsewhere(lease.owner),
+            Ok(_) => LoginError::NotStarted,
+            Err(e) => e.into(),
+        }
     }
 
     /// A fresh client and its first QR code.
@@ -51,7 +89,16 @@ impl LoginFlow {
         {
             return Ok(LoginState::Blocked { until });
         }
-        let client = self.connector.connect(None)?;
+        if let Some(owner) = self.hold(user).await? {
+            return Err(LoginError::Elsewhere(owner));
+        }
+        let client = match self.connector.connect(None) {
+            Ok(client) => client,
+            Err(e) => {
+                self.release(user).await;
+                return Err(e.into());
+            }
+        };
         self.pending.lock().await.insert(user, Pending { client, invite, failures: 0 });
         self.poll(user).await
     }
@@ -59,7 +106,8 @@ impl LoginFlow {
     /// Asks Telegram where the login stands (the node calls this every second or so).
     pub async fn poll(&self, user: UserId) -> Result<LoginState, LoginError> {
         let mut pending = self.pending.lock().await;
-        let p = pending.get_mut(&user).ok_or(LoginError::NotStarted)?;
+        let Some(p) = pending.get_mut(&user) else { return Err(self.not_here(user).await) };
+        self.hold(user).await?;
         let state = match p.client.qr_login().await? {
             QrLogin::Waiting { url, expires } => LoginState::Waiting { url, expires },
             QrLogin::PasswordNeeded { hint } => LoginState::PasswordNeeded { hint, failures: p.failures },
@@ -72,9 +120,16 @@ impl LoginFlow {
         Ok(state)
     }
 
+    /// Gives up a login nobody finished (its QR code and state have expired).
+    pub async fn abandon(&self, user: UserId) {
+        if self.pending.lock().await.remove(&user).is_some() {
+            self.release(user).await;
+        }
+    }
+
     pub async fn submit_password(&self, user: UserId, password: &str) -> Result<LoginState, LoginError> {
         let mut pending = self.pending.lock().await;
-        let p = pending.get_mut(&user).ok_or(LoginError::NotStarted)?;
+        let Some(p) = pending.get_mut(&user) else { return Err(self.not_here(user).await) };
         match p.client.check_password(password).await {
             Ok(account_id) => {
                 let p = pending.remove(&user).expect("present");
@@ -84,6 +139,7 @@ impl LoginFlow {
                 p.failures += 1;
                 let state = if p.failures >= MAX_PASSWORD_FAILURES {
                     pending.remove(&user);
+                    self.release(user).await;
                     LoginState::Blocked { until: self.repo.clock().now().plus_secs(BLOCK_SECS) }
                 } else {
                     LoginState::PasswordNeeded { hint: None, failures: p.failures }
@@ -96,6 +152,12 @@ impl LoginFlow {
     }
 
     async fn finish(&self, user: UserId, account_id: i64, pending: Pending) -> Result<LoginState, LoginError> {
+        let state = self.conclude(user, account_id, pending).await;
+        self.release(user).await;
+        state
+    }
+
+    async fn conclude(&self, user: UserId, account_id: i64, pending: Pending) -> Result<LoginState, LoginError> {
         if account_id != user.get() {
             // Someone scanned with another account: nothing of that session is kept.
             drop(pending.client);

@@ -28,6 +28,7 @@ macro_rules! sessions_stories {
             a_qr_login_with_a_wrong_then_right_password,
             a_login_by_another_account_is_refused_and_nothing_kept,
             three_wrong_passwords_block_the_login,
+            a_password_that_reaches_another_node_goes_back_to_the_node_running_the_login,
             from_login_to_a_synced_channel_through_the_bot,
         );
     };
@@ -312,6 +313,41 @@ pub async fn three_wrong_passwords_block_the_login(sys: &mut TestSystem) {
     assert!(login.submit_password(user, "secret").await.is_err(), "the login is over");
     assert!(matches!(login.start(user, code).await.unwrap(), LoginState::Blocked { .. }), "and cannot restart while blocked");
     assert!(sys.repo.load_session(user).await.unwrap().is_none());
+}
+
+pub async fn a_password_that_reaches_another_node_goes_back_to_the_node_running_the_login(sys: &mut TestSystem) {
+    use siftgram_core::consume::MessageHandler;
+    use siftgram_core::messages::{Secret, SessionCommand};
+    use siftgram_core::ports::{Receipt, ReceivedMessage};
+    use siftgram_session_node::sessions::SessionCommands;
+
+    let s = TestSessions::start(sys).await;
+    let (user, code) = s.logging_in(sys, 616).await;
+    s.telegram.add_account(616, Some("tulip"));
+    let node = |name: &str| SessionCommands {
+        repo: sys.repo.clone(),
+        login: Arc::new(s.login_on(sys, name)),
+        mailboxes: Default::default(),
+        out: None,
+        events: None,
+        login_poll: Duration::from_millis(20),
+    };
+    let (a, b) = (node("node-a"), node("node-b"));
+    let LoginState::Waiting { url, .. } = a.login.start(user, code.clone()).await.unwrap() else { panic!("a QR code first") };
+    assert!(b.login.start(user, code).await.is_err(), "node B cannot start a second login for the user meanwhile");
+    s.telegram.scan(&url, 616);
+    assert!(matches!(a.login.poll(user).await.unwrap(), LoginState::PasswordNeeded { .. }));
+
+    let command = SessionCommand::SubmitPassword { id: "pw-616".into(), user, password: Secret("tulip".into()) };
+    let delivery = ReceivedMessage { id: "m1".into(), body: serde_json::to_string(&command).unwrap(), receipt: Receipt("r1".into()), receive_count: 1, group: Some("616".into()) };
+    let handed_back = b.handle(&delivery).await.expect_err("node B has no client for this login");
+    assert!(handed_back.retry_after.is_some_and(|d| d <= Duration::from_secs(5)), "back to the queue soon: {handed_back:?}");
+    assert!(sys.repo.load_session(user).await.unwrap().is_none());
+    a.handle(&delivery).await.expect("node A runs the login");
+    assert_eq!(sys.repo.login_state(user).await.unwrap(), Some(LoginState::Done));
+    assert_eq!(sys.repo.load_session(user).await.unwrap().expect("signed in").account_id, 616);
+    assert!(sys.repo.current_lease("login#616").await.unwrap().is_none(), "the login lease is given back");
+    b.handle(&delivery).await.expect("a redelivery changes nothing");
 }
 
 pub async fn from_login_to_a_synced_channel_through_the_bot(sys: &mut TestSystem) {

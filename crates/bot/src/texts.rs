@@ -146,6 +146,12 @@ impl Texts {
             Language::En => format!("• {name} — {posts} posts, {synced}"),
         }
     }
+    pub fn history_loading(self, percent: u64) -> String {
+        match self.0 {
+            Language::Ru => format!(" — история загружается: ≈{percent}%"),
+            Language::En => format!(" — loading history: ≈{percent}%"),
+        }
+    }
     pub fn pending_channel(self) -> String {
         self.ru_en("(канал ещё загружается)", "(channel still loading)")
     }

@@ -166,6 +166,17 @@ pub async fn my_channels_shows_post_counts_and_sync_times(sys: &mut TestSystem) 
     let reply = bot.says(&anna, "/my_channels").await;
     assert!(reply.text.contains("Daily & Co (@daily) — постов: 3, обновлён 2026-11-21 09:05 UTC"), "{}", reply.text);
     assert!(reply.text.contains("(1 из 10)"), "{}", reply.text);
+
+    // While the history loads, how much of it is stored (the newest id bounds the count).
+    channel.last_message_id = Some(12);
+    sys.repo.save_channel(&channel).await.unwrap();
+    let mut sync = siftgram_core::repo::SyncState { oldest_published: Some(10), newest_published: Some(12), backfilled: 3, backfill_done: false };
+    sys.repo.save_sync_state(id, &sync).await.unwrap();
+    let reply = bot.says(&anna, "/my_channels").await;
+    assert!(reply.text.contains("постов: 3, обновлён 2026-11-21 09:05 UTC — история загружается: ≈25%"), "{}", reply.text);
+    sync.backfill_done = true;
+    sys.repo.save_sync_state(id, &sync).await.unwrap();
+    assert!(!bot.says(&anna, "/my_channels").await.text.contains("загружается"), "complete: nothing more to say");
 }
 
 pub async fn ask_is_refused_after_the_daily_quota(sys: &mut TestSystem) {

@@ -67,12 +67,28 @@ pub async fn my_channels(services: Arc<Services>, caller: Caller) -> HandlerResu
         let mut lines = vec![t.channels_header(channels.len(), limit)];
         for c in &channels {
             let posts = services.repo.channel_stats(c.id).await?.post_count;
-            lines.push(t.channel_line(&c.title, c.username.as_ref().map(Username::as_str), posts, c.last_synced_at));
+            let mut line = t.channel_line(&c.title, c.username.as_ref().map(Username::as_str), posts, c.last_synced_at);
+            let sync = services.repo.sync_state(c.id).await?;
+            if let Some(share) = history_loaded(posts, &sync, c.last_message_id) {
+                line.push_str(&t.history_loading(share));
+            }
+            lines.push(line);
         }
         lines.join("\n")
     };
     services.out.send(caller.chat, text, None).await?;
     Ok(())
+}
+
+/// How much of a channel's history is stored while its backfill runs, in percent (None once
+/// it is complete). Message ids include deleted and service messages, so the newest id only
+/// bounds the count: the share is an estimate, and never shows 100 before the backfill ends.
+pub fn history_loaded(stored: u64, sync: &siftgram_core::repo::SyncState, latest_id: Option<i64>) -> Option<u64> {
+    if sync.backfill_done {
+        return None;
+    }
+    let latest = latest_id.max(sync.newest_published).filter(|&id| id > 0)? as u64;
+    Some((stored * 100 / latest).min(99))
 }
 
 const PICK: &str = "rm:";
@@ -140,4 +156,20 @@ pub async fn on_callback(services: Arc<Services>, caller: Caller, query: Callbac
         return services.out.answer_callback(&query.id, Some(t.stale_button())).await;
     }
     services.out.answer_callback(&query.id, None).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::history_loaded;
+    use siftgram_core::repo::SyncState;
+
+    #[test]
+    fn the_loaded_share_is_an_estimate_below_100_until_the_backfill_ends() {
+        let running = SyncState { oldest_published: Some(50), newest_published: Some(200), backfilled: 150, backfill_done: false };
+        assert_eq!(history_loaded(150, &running, Some(200)), Some(75));
+        assert_eq!(history_loaded(150, &running, Some(120)), Some(75), "the newest published id counts too");
+        assert_eq!(history_loaded(400, &running, Some(200)), Some(99), "ids bound the count only roughly");
+        assert_eq!(history_loaded(0, &SyncState::default(), None), None, "nothing known yet");
+        assert_eq!(history_loaded(150, &SyncState { backfill_done: true, ..running }, Some(200)), None);
+    }
 }

@@ -47,7 +47,15 @@ impl TestSessions {
 
     /// A node's driver that tells users through `out` (the bot) when their session ends.
     pub fn driver_telling(&self, sys: &TestSystem, node: &str, out: Option<siftgram_bot::Outbox>) -> Arc<SessionDriver> {
-        let settings = DriveSettings { lease_secs: 30, renew_every: Duration::from_millis(100), live_wait: Duration::from_millis(20), catch_up_every: Duration::from_secs(2) };
+        self.driver_with(sys, node, out, Self::fast())
+    }
+
+    /// Fast polling, a catch-up pass every 2 s.
+    pub fn fast() -> DriveSettings {
+        DriveSettings { lease_secs: 30, renew_every: Duration::from_millis(100), live_wait: Duration::from_millis(20), catch_up_every: Duration::from_secs(2) }
+    }
+
+    pub fn driver_with(&self, sys: &TestSystem, node: &str, out: Option<siftgram_bot::Outbox>, settings: DriveSettings) -> Arc<SessionDriver> {
         Arc::new(SessionDriver {
             node_id: node.into(),
             repo: sys.repo.clone(),

@@ -24,6 +24,12 @@ impl Texts {
         pick(self.0, &format!("🔒 Канал @{} закрыт: вступите в него со своего аккаунта и попробуйте снова.", escape(username)), &format!("🔒 @{} is private: join it from your account and try again.", escape(username)),
         )
     }
+    pub fn channel_checked(self, title: &str, new_posts: usize) -> String {
+        pick(self.0, &format!("🔄 Канал «{}» проверен, новых постов: {new_posts}.", escape(title)), &format!("🔄 Checked “{}”: {new_posts} new posts.", escape(title)))
+    }
+    pub fn channel_synced_elsewhere(self, title: &str) -> String {
+        pick(self.0, &format!("🔄 Канал «{}» уже синхронизируется: новые посты появляются по мере публикации.", escape(title)), &format!("🔄 “{}” is being synced: new posts arrive as they are published.", escape(title)))
+    }
     pub fn sign_in_first(self) -> String {
         pick(self.0, "Сначала войдите: <code>/login КОД</code>", "Sign in first: <code>/login CODE</code>")
     }

@@ -115,6 +115,9 @@ impl Texts {
             Language::En => format!("You already follow {}.", escape(name)),
         }
     }
+    pub fn checking_for_posts(self) -> String {
+        self.ru_en("⏳ Проверяю, нет ли новых постов…", "⏳ Checking for new posts…")
+    }
     pub fn resolving_channel(self, username: &str) -> String {
         match self.0 {
             Language::Ru => format!("⏳ Ищу канал @{}…", escape(username)),

@@ -24,6 +24,8 @@ pub enum SessionCommand {
     StartQrLogin { id: String, user: UserId, invite: InviteCode, reply: ReplyTo },
     /// Find a channel by username and subscribe `user` to it (tier limit checked again then).
     ResolveChannel { id: String, user: UserId, username: Username, reply: ReplyTo },
+    /// Check `channel` (followed by `user`) for posts now, instead of waiting for the next pass.
+    SyncChannel { id: String, user: UserId, channel: ChannelId, reply: ReplyTo },
     /// `user` no longer follows `channel`; leave it on their account if nothing else needs it.
     LeaveChannel { id: String, user: UserId, channel: ChannelId },
     /// The two-step verification password for the login in progress (from the Mini App).
@@ -48,6 +50,7 @@ impl SessionCommand {
         match self {
             SessionCommand::StartQrLogin { id, .. }
             | SessionCommand::ResolveChannel { id, .. }
+            | SessionCommand::SyncChannel { id, .. }
             | SessionCommand::LeaveChannel { id, .. }
             | SessionCommand::SubmitPassword { id, .. }
             | SessionCommand::LogOut { id, .. } => id,
@@ -57,6 +60,7 @@ impl SessionCommand {
         match self {
             SessionCommand::StartQrLogin { user, .. }
             | SessionCommand::ResolveChannel { user, .. }
+            | SessionCommand::SyncChannel { user, .. }
             | SessionCommand::LeaveChannel { user, .. }
             | SessionCommand::SubmitPassword { user, .. }
             | SessionCommand::LogOut { user, .. } => *user,

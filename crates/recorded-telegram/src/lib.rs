@@ -107,6 +107,17 @@ impl RecordedTelegram {
         id
     }
 
+    /// A new post no live update tells the accounts about (a channel the account could not join,
+    /// an update lost in a gap); returns its id.
+    pub fn post_unannounced(&self, channel: ChannelId, text: &str) -> i64 {
+        let mut w = self.world.lock().unwrap();
+        let c = w.channels.get_mut(&channel).expect("a recorded channel");
+        let id = c.next_id;
+        c.next_id += 1;
+        c.messages.insert(id, RemoteMessage { id, date: now(), edited: None, text: text.into(), media: Default::default(), views: Some(0) });
+        id
+    }
+
     pub fn edit(&self, channel: ChannelId, id: i64, text: &str) {
         let mut w = self.world.lock().unwrap();
         let m = w.channels.get_mut(&channel).and_then(|c| c.messages.get_mut(&id)).expect("a recorded message");

@@ -75,16 +75,40 @@ impl SessionCommands {
         }
     }
 
+    /// The user's driver on this node, or why the command cannot run here.
+    async fn driver_of(&self, user: siftgram_core::model::UserId, reply: &ReplyTo) -> Result<Option<tokio::sync::mpsc::Sender<DriverRequest>>, HandleError> {
+        if let Some(mailbox) = self.mailboxes.of(user) {
+            return Ok(Some(mailbox));
+        }
+        if self.repo.load_session(user).await.map_err(retry)?.is_none() {
+            self.say(reply, Texts(reply.language).sign_in_first()).await;
+            return Ok(None);
+        }
+        // Driven on another node (or about to be driven here): let the owner take it.
+        Err(HandleError { reason: "the user's driver is not on this node".into(), retry_after: Some(Duration::from_secs(2)) })
+    }
+
+    async fn sync_now(&self, user: siftgram_core::model::UserId, channel: siftgram_core::model::ChannelId, reply: &ReplyTo) -> Result<(), HandleError> {
+        let Some(mailbox) = self.driver_of(user, reply).await? else { return Ok(()) };
+        let (answer, answered) = oneshot::channel();
+        mailbox.send(DriverRequest::Sync { channel, answer }).await.map_err(retry)?;
+        let checked = tokio::time::timeout(Duration::from_secs(60), answered).await.map_err(retry)?.map_err(retry)?;
+        let title = self.repo.get_channel(channel).await.map_err(retry)?.map(|c| c.title).unwrap_or_default();
+        let t = Texts(reply.language);
+        match checked {
+            Ok(Some(new_posts)) => self.say(reply, t.channel_checked(&title, new_posts)).await,
+            Ok(None) => self.say(reply, t.channel_synced_elsewhere(&title)).await,
+            Err(siftgram_core::sync::SyncError::Telegram(TelegramError::FloodWait(wait))) => {
+                return Err(HandleError { reason: "FLOOD_WAIT".into(), retry_after: Some(wait) });
+            }
+            Err(e) => return Err(retry(e)),
+        }
+        Ok(())
+    }
+
     async fn resolve(&self, user: siftgram_core::model::UserId, username: siftgram_core::model::Username, reply: &ReplyTo) -> Result<(), HandleError> {
         let t = Texts(reply.language);
-        let Some(mailbox) = self.mailboxes.of(user) else {
-            if self.repo.load_session(user).await.map_err(retry)?.is_none() {
-                self.say(reply, t.sign_in_first()).await;
-                return Ok(());
-            }
-            // Driven on another node (or about to be driven here): let the owner take it.
-            return Err(HandleError { reason: "the user's driver is not on this node".into(), retry_after: Some(Duration::from_secs(2)) });
-        };
+        let Some(mailbox) = self.driver_of(user, reply).await? else { return Ok(()) };
         let (answer, answered) = oneshot::channel();
         mailbox.send(DriverRequest::Resolve { username: username.clone(), answer }).await.map_err(retry)?;
         let resolved = tokio::time::timeout(Duration::from_secs(60), answered).await.map_err(retry)?.map_err(retry)?;
@@ -147,6 +171,7 @@ impl MessageHandler for SessionCommands {
                 Err(e) => return Err(to_owner(e)),
             },
             SessionCommand::ResolveChannel { user, username, reply, .. } => self.resolve(user, username, &reply).await?,
+            SessionCommand::SyncChannel { user, channel, reply, .. } => self.sync_now(user, channel, &reply).await?,
             SessionCommand::LeaveChannel { user, channel, .. } => {
                 let still_followed = !self.repo.followers_of(channel).await.map_err(retry)?.is_empty();
                 if let (false, Some(mailbox)) = (still_followed, self.mailboxes.of(user)) {

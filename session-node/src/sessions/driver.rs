@@ -74,9 +74,11 @@ pub struct SessionDriver {
     pub out: Option<siftgram_bot::Outbox>,
 }
 
-/// What a user's driver does for others: resolve a channel with the user's client, leave one.
+/// What a user's driver does for others: resolve a channel with the user's client, check one for
+/// new posts now (the count; None if another driver syncs that channel), leave one.
 pub enum DriverRequest {
     Resolve { username: siftgram_core::model::Username, answer: oneshot::Sender<Result<RemoteChannel, TelegramError>> },
+    Sync { channel: ChannelId, answer: oneshot::Sender<Result<Option<usize>, SyncError>> },
     Leave { channel: ChannelId },
 }
 
@@ -169,6 +171,14 @@ impl SessionDriver {
                             last_renew = None; // take the channel's sync lease on the next turn
                         }
                         let _ = answer.send(resolved);
+                    }
+                    DriverRequest::Sync { channel, answer } => {
+                        // Only the driver holding the channel's sync lease moves its cursor.
+                        let checked = match ours.get(&channel) {
+                            Some(remote) => self.sync.catch_up(&*client, remote).await.map(Some),
+                            None => Ok(None),
+                        };
+                        let _ = answer.send(checked);
                     }
                     DriverRequest::Leave { channel } => {
                         ours.remove(&channel);

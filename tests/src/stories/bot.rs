@@ -110,8 +110,12 @@ pub async fn channels_can_be_added_up_to_the_tier_limit(sys: &mut TestSystem) {
         // What the session node does once it has resolved the channel.
         bot.follows(&anna, 5000 + n, &format!("channel_{n}"), &format!("Channel {n}")).await;
     }
+    // A channel already followed is checked for new posts now (the limit does not matter).
     let again = bot.says(&anna, "/add_channel @channel_1").await;
-    assert!(again.text.contains("не более"), "the limit is checked first: {}", again.text);
+    assert!(again.text.contains("Вы уже следите за Channel 1") && again.text.contains("Проверяю"), "{}", again.text);
+    let commands = bot.take_commands().await;
+    let [SessionCommand::SyncChannel { channel, reply: to, .. }] = &commands[..] else { panic!("{commands:?}") };
+    assert_eq!((channel.get(), to.message_id), (5001, Some(again.message_id)));
     let over = bot.says(&anna, "/add_channel @one_too_many").await;
     assert!(over.text.contains(&format!("не более чем за {limit}")), "{}", over.text);
     let bad = bot.says(&anna, "/add_channel not a channel!").await;

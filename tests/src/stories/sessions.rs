@@ -29,6 +29,7 @@ macro_rules! sessions_stories {
             a_login_by_another_account_is_refused_and_nothing_kept,
             three_wrong_passwords_block_the_login,
             a_password_that_reaches_another_node_goes_back_to_the_node_running_the_login,
+            a_followed_channel_is_checked_for_new_posts_on_request,
             from_login_to_a_synced_channel_through_the_bot,
         );
     };
@@ -348,6 +349,52 @@ pub async fn a_password_that_reaches_another_node_goes_back_to_the_node_running_
     assert_eq!(sys.repo.load_session(user).await.unwrap().expect("signed in").account_id, 616);
     assert!(sys.repo.current_lease("login#616").await.unwrap().is_none(), "the login lease is given back");
     b.handle(&delivery).await.expect("a redelivery changes nothing");
+}
+
+pub async fn a_followed_channel_is_checked_for_new_posts_on_request(sys: &mut TestSystem) {
+    use siftgram_core::consume::MessageHandler;
+    use siftgram_core::messages::{ReplyTo, SessionCommand};
+    use siftgram_core::ports::{Receipt, ReceivedMessage};
+    use siftgram_session_node::sessions::SessionCommands;
+
+    let s = TestSessions::start(sys).await;
+    let bot = crate::bot::TestBot::start(sys).await;
+    let channel = s.telegram.add_numbered_channel(8013, "quiet_feed", "Тихий канал", 5);
+    let lena = s.signed_in(sys, 617).await;
+    s.follow(sys, lena, channel, "quiet_feed", "Тихий канал").await;
+    // No periodic pass during the story: only the request can find the unannounced post.
+    let settings = siftgram_session_node::sessions::DriveSettings { catch_up_every: Duration::from_secs(3600), ..TestSessions::fast() };
+    let driver = s.driver_with(sys, "node-a", None, settings);
+    let (stop, task) = spawn(&driver, lena);
+    wait_for("the backfill", Duration::from_secs(10), || async { backfill_done(sys, channel).await }).await;
+    let quiet = s.telegram.post_unannounced(channel, "Пост, о котором не пришло обновление.");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    s.index_all().await;
+    assert!(!s.stored_ids(sys, channel).await.contains(&quiet), "no update, no pass: not seen yet");
+
+    let commands = SessionCommands {
+        repo: sys.repo.clone(),
+        login: Arc::new(s.login(sys)),
+        mailboxes: driver.mailboxes.clone(),
+        out: Some(bot.service.services().out.clone()),
+        events: None,
+        login_poll: Duration::from_millis(20),
+    };
+    let lena_chat = bot.user(617);
+    let asked = bot.says(&lena_chat, "/start").await;
+    let command = SessionCommand::SyncChannel { id: "sync-617".into(), user: lena, channel, reply: ReplyTo { chat_id: 617, message_id: Some(asked.message_id), language: Default::default() } };
+    let delivery = ReceivedMessage { id: "m1".into(), body: serde_json::to_string(&command).unwrap(), receipt: Receipt("r1".into()), receive_count: 1, group: Some("617".into()) };
+    commands.handle(&delivery).await.expect("checked");
+    s.index_all().await;
+    assert!(s.stored_ids(sys, channel).await.contains(&quiet), "the post is stored after the check");
+    let told = bot.telegram.chat(617).into_iter().find(|m| m.message_id == asked.message_id).unwrap();
+    assert!(told.text.contains("«Тихий канал» проверен, новых постов: 1"), "{}", told.text);
+    stop.send(true).unwrap();
+    task.await.unwrap();
+
+    // Nobody drives the user on this node now: the command waits for the node that does.
+    let handed_back = commands.handle(&ReceivedMessage { id: "m2".into(), body: serde_json::to_string(&SessionCommand::SyncChannel { id: "sync-617b".into(), user: lena, channel, reply: ReplyTo { chat_id: 617, message_id: None, language: Default::default() } }).unwrap(), receipt: Receipt("r2".into()), receive_count: 1, group: None }).await;
+    assert!(handed_back.is_err_and(|e| e.retry_after.is_some()));
 }
 
 pub async fn from_login_to_a_synced_channel_through_the_bot(sys: &mut TestSystem) {

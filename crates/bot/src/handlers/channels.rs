@@ -10,7 +10,8 @@ use siftgram_core::rules::{self, LimitError};
 use std::sync::Arc;
 use teloxide::types::{CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup};
 
-/// Checks the tier limit, then asks the session node to resolve and subscribe.
+/// Checks the tier limit, then asks the session node to resolve and subscribe. A channel the
+/// user already follows is checked for new posts now instead.
 pub async fn add_channel(services: Arc<Services>, caller: Caller, arg: String) -> HandlerResult {
     let t = caller.texts();
     let reply = |text| services.out.send(caller.chat, text, None);
@@ -25,15 +26,16 @@ pub async fn add_channel(services: Arc<Services>, caller: Caller, arg: String) -
             return Ok(());
         }
     };
-    let now = services.repo.clock().now();
-    if let Err(LimitError::Channels { tier, limit }) = rules::check_can_add_channel(&caller.user, services.repo.catalog(), now) {
-        reply(t.channel_limit(tier, limit)).await?;
-        return Ok(());
-    }
     if let Some(channel) = services.repo.find_channel_by_username(username.as_str()).await?
         && follows(&services, &caller, channel.id).await?
     {
-        reply(t.already_following(&channel.title)).await?;
+        let Some(sent) = reply(format!("{} {}", t.already_following(&channel.title), t.checking_for_posts())).await? else { return Ok(()) };
+        let command = SessionCommand::SyncChannel { id: caller.work_id(), user: caller.user.id, channel: channel.id, reply: caller.reply_to(sent.id) };
+        return enqueue_command(&services, &command).await;
+    }
+    let now = services.repo.clock().now();
+    if let Err(LimitError::Channels { tier, limit }) = rules::check_can_add_channel(&caller.user, services.repo.catalog(), now) {
+        reply(t.channel_limit(tier, limit)).await?;
         return Ok(());
     }
     let Some(sent) = reply(t.resolving_channel(username.as_str())).await? else { return Ok(()) };

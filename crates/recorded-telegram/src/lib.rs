@@ -45,6 +45,17 @@ pub(crate) struct World {
     pub events: Vec<LiveEvent>,
 }
 
+impl World {
+    /// A new message in `channel`, now, with the channel's next id.
+    fn new_message(&mut self, channel: ChannelId, text: &str) -> RemoteMessage {
+        let c = self.channels.get_mut(&channel).expect("a recorded channel");
+        let m = RemoteMessage { id: c.next_id, date: now(), edited: None, text: text.into(), media: Default::default(), views: Some(0) };
+        c.next_id += 1;
+        c.messages.insert(m.id, m.clone());
+        m
+    }
+}
+
 /// A handle on the recorded world; clones share it.
 #[derive(Clone, Default)]
 pub struct RecordedTelegram {
@@ -98,11 +109,8 @@ impl RecordedTelegram {
     /// A new post in `channel`, now; returns its id.
     pub fn post(&self, channel: ChannelId, text: &str) -> i64 {
         let mut w = self.world.lock().unwrap();
-        let c = w.channels.get_mut(&channel).expect("a recorded channel");
-        let id = c.next_id;
-        c.next_id += 1;
-        let m = RemoteMessage { id, date: now(), edited: None, text: text.into(), media: Default::default(), views: Some(0) };
-        c.messages.insert(id, m.clone());
+        let m = w.new_message(channel, text);
+        let id = m.id;
         w.events.push(LiveEvent::New(channel, m));
         id
     }
@@ -110,12 +118,7 @@ impl RecordedTelegram {
     /// A new post no live update tells the accounts about (a channel the account could not join,
     /// an update lost in a gap); returns its id.
     pub fn post_unannounced(&self, channel: ChannelId, text: &str) -> i64 {
-        let mut w = self.world.lock().unwrap();
-        let c = w.channels.get_mut(&channel).expect("a recorded channel");
-        let id = c.next_id;
-        c.next_id += 1;
-        c.messages.insert(id, RemoteMessage { id, date: now(), edited: None, text: text.into(), media: Default::default(), views: Some(0) });
-        id
+        self.world.lock().unwrap().new_message(channel, text).id
     }
 
     pub fn edit(&self, channel: ChannelId, id: i64, text: &str) {
@@ -149,14 +152,6 @@ impl RecordedTelegram {
     /// Cuts (`false`) or restores (`true`) the network of `account`'s clients.
     pub fn set_network(&self, account: i64, up: bool) {
         self.world.lock().unwrap().accounts.get_mut(&account).expect("an account").offline = !up;
-    }
-
-    /// The channels `account` is in.
-    pub fn member_of(&self, account: i64) -> Vec<ChannelId> {
-        let w = self.world.lock().unwrap();
-        let mut channels: Vec<ChannelId> = w.accounts.get(&account).map(|a| a.followed.iter().copied().collect()).unwrap_or_default();
-        channels.sort();
-        channels
     }
 
     /// How many clients were ever connected as `account`.

@@ -32,6 +32,11 @@ fn retry(e: impl std::fmt::Display) -> HandleError {
     HandleError::retry(e.to_string())
 }
 
+/// Telegram asked this user's client to wait: the command comes back after that.
+fn flood_wait(wait: Duration) -> HandleError {
+    HandleError { reason: "FLOOD_WAIT".into(), retry_after: Some(wait) }
+}
+
 /// A login command another node must handle goes back to the queue soon, for that node.
 fn to_owner(e: super::login::LoginError) -> HandleError {
     match e {
@@ -88,19 +93,23 @@ impl SessionCommands {
         Err(HandleError { reason: "the user's driver is not on this node".into(), retry_after: Some(Duration::from_secs(2)) })
     }
 
-    async fn sync_now(&self, user: siftgram_core::model::UserId, channel: siftgram_core::model::ChannelId, reply: &ReplyTo) -> Result<(), HandleError> {
-        let Some(mailbox) = self.driver_of(user, reply).await? else { return Ok(()) };
+    /// Asks the user's driver on this node and waits for its answer; None when the user was told
+    /// to sign in first.
+    async fn ask_driver<T>(&self, user: siftgram_core::model::UserId, reply: &ReplyTo, request: impl FnOnce(oneshot::Sender<T>) -> DriverRequest) -> Result<Option<T>, HandleError> {
+        let Some(mailbox) = self.driver_of(user, reply).await? else { return Ok(None) };
         let (answer, answered) = oneshot::channel();
-        mailbox.send(DriverRequest::Sync { channel, answer }).await.map_err(retry)?;
-        let checked = tokio::time::timeout(Duration::from_secs(60), answered).await.map_err(retry)?.map_err(retry)?;
+        mailbox.send(request(answer)).await.map_err(retry)?;
+        Ok(Some(tokio::time::timeout(Duration::from_secs(60), answered).await.map_err(retry)?.map_err(retry)?))
+    }
+
+    async fn sync_now(&self, user: siftgram_core::model::UserId, channel: siftgram_core::model::ChannelId, reply: &ReplyTo) -> Result<(), HandleError> {
+        let Some(checked) = self.ask_driver(user, reply, |answer| DriverRequest::Sync { channel, answer }).await? else { return Ok(()) };
         let title = self.repo.get_channel(channel).await.map_err(retry)?.map(|c| c.title).unwrap_or_default();
         let t = Texts(reply.language);
         match checked {
             Ok(Some(new_posts)) => self.say(reply, t.channel_checked(&title, new_posts)).await,
             Ok(None) => self.say(reply, t.channel_synced_elsewhere(&title)).await,
-            Err(siftgram_core::sync::SyncError::Telegram(TelegramError::FloodWait(wait))) => {
-                return Err(HandleError { reason: "FLOOD_WAIT".into(), retry_after: Some(wait) });
-            }
+            Err(siftgram_core::sync::SyncError::Telegram(TelegramError::FloodWait(wait))) => return Err(flood_wait(wait)),
             Err(e) => return Err(retry(e)),
         }
         Ok(())
@@ -108,10 +117,7 @@ impl SessionCommands {
 
     async fn resolve(&self, user: siftgram_core::model::UserId, username: siftgram_core::model::Username, reply: &ReplyTo) -> Result<(), HandleError> {
         let t = Texts(reply.language);
-        let Some(mailbox) = self.driver_of(user, reply).await? else { return Ok(()) };
-        let (answer, answered) = oneshot::channel();
-        mailbox.send(DriverRequest::Resolve { username: username.clone(), answer }).await.map_err(retry)?;
-        let resolved = tokio::time::timeout(Duration::from_secs(60), answered).await.map_err(retry)?.map_err(retry)?;
+        let Some(resolved) = self.ask_driver(user, reply, |answer| DriverRequest::Resolve { username: username.clone(), answer }).await? else { return Ok(()) };
         match resolved {
             Ok(remote) => {
                 let mut channel = match self.repo.get_channel(remote.id).await.map_err(retry)? {
@@ -138,7 +144,7 @@ impl SessionCommands {
                 self.say(reply, text).await;
                 self.announce(Event::ChannelNotFound { user, username, private }).await;
             }
-            Err(TelegramError::FloodWait(wait)) => return Err(HandleError { reason: "FLOOD_WAIT".into(), retry_after: Some(wait) }),
+            Err(TelegramError::FloodWait(wait)) => return Err(flood_wait(wait)),
             Err(e) => return Err(retry(e)),
         }
         Ok(())

@@ -7,7 +7,7 @@ use super::{RepoError, Repository};
 use crate::Timestamp;
 use crate::model::UserId;
 use crate::ports::table_store::query_all;
-use crate::ports::{Condition, Key, Query};
+use crate::ports::{Condition, Item, Key, Query, StoreError};
 use serde::{Deserialize, Serialize};
 
 /// How long a login's state stays readable.
@@ -40,14 +40,17 @@ pub enum LoginState {
 fn session_key(user: UserId) -> Key {
     Key::new(user_pk(user), "session")
 }
+/// A session item, in the `sessions` index (the nodes' work list).
+fn session_item(user: UserId, session: &StoredSession) -> Item {
+    item_of(session_key(user), session).with_index(Key::new("sessions", padded(user.get())))
+}
 fn login_key(user: UserId) -> Key {
     Key::new(user_pk(user), "login")
 }
 
 impl Repository {
     pub async fn save_session(&self, user: UserId, session: &StoredSession) -> Result<(), RepoError> {
-        let item = item_of(session_key(user), session).with_index(Key::new("sessions", padded(user.get())));
-        self.store.put(item, Condition::Always).await?;
+        self.store.put(session_item(user, session), Condition::Always).await?;
         Ok(())
     }
 
@@ -55,10 +58,9 @@ impl Repository {
     /// (sealed form), so a sign-out or a new login in between is never overwritten. False if
     /// it was not.
     pub async fn replace_session(&self, user: UserId, previous: &str, session: &StoredSession) -> Result<bool, RepoError> {
-        let item = item_of(session_key(user), session).with_index(Key::new("sessions", padded(user.get())));
-        match self.store.put(item, Condition::AttrEquals("sealed".into(), previous.into())).await {
+        match self.store.put(session_item(user, session), Condition::AttrEquals("sealed".into(), previous.into())).await {
             Ok(_) => Ok(true),
-            Err(crate::ports::StoreError::ConditionFailed(_)) => Ok(false),
+            Err(StoreError::ConditionFailed(_)) => Ok(false),
             Err(e) => Err(e.into()),
         }
     }

@@ -129,11 +129,13 @@ async fn futures_join(tasks: Vec<JoinHandle<()>>) {
 fn load_or_create_token(data_dir: &Path) -> Result<String, StartError> {
     let path = data_dir.join("ops-token");
     let err = |source| StartError::Token { path: path.display().to_string(), source };
-    if let Ok(token) = std::fs::read_to_string(&path) {
-        let token = token.trim().to_owned();
-        if token.len() >= 16 {
-            return Ok(token);
-        }
+    // Only a missing file means a first start; a token that cannot be read, or was cut short,
+    // is the operator's to fix, not something to replace behind their back.
+    match std::fs::read_to_string(&path) {
+        Ok(token) if token.trim().len() >= 16 => return Ok(token.trim().to_owned()),
+        Ok(_) => return Err(err(std::io::Error::other("the token in it is shorter than 16 characters"))),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(err(e)),
+        Err(_) => {}
     }
     std::fs::create_dir_all(data_dir).map_err(err)?;
     let mut bytes = [0u8; 32];
@@ -151,4 +153,22 @@ pub(crate) fn write_private(path: &Path, contents: &str) -> std::io::Result<()> 
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     options.open(path)?.write_all(contents.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::load_or_create_token;
+
+    #[test]
+    fn the_token_is_created_only_when_its_file_is_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let created = load_or_create_token(dir.path()).unwrap();
+        assert_eq!(load_or_create_token(dir.path()).unwrap(), created, "read back, not replaced");
+        std::fs::write(dir.path().join("ops-token"), "short").unwrap();
+        assert!(load_or_create_token(dir.path()).is_err(), "a cut-short token is the operator's to fix");
+        assert_eq!(std::fs::read_to_string(dir.path().join("ops-token")).unwrap(), "short", "and is left as it was");
+        let unreadable = tempfile::tempdir().unwrap();
+        std::fs::create_dir(unreadable.path().join("ops-token")).unwrap();
+        assert!(load_or_create_token(unreadable.path()).is_err(), "a read error is not a first start");
+    }
 }

@@ -21,6 +21,9 @@ fn session_cipher(config: &Config) -> Result<SessionCipher, String> {
     let path = config.data_dir.join("session-keys");
     let spec = match std::fs::read_to_string(&path) {
         Ok(spec) => spec.trim().to_owned(),
+        // Only a missing file means a first start: any other failure (permissions, a damaged
+        // disk) must not silently replace the key and make every stored session unreadable.
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(format!("{}: {e} (the session key cannot be read; not generating another)", path.display())),
         Err(_) => {
             let spec = SessionCipher::generate_spec("local1");
             std::fs::create_dir_all(&config.data_dir).map_err(|e| e.to_string())?;
@@ -39,6 +42,9 @@ pub async fn spawn(backend: Backend, config: &Config, shutdown: watch::Receiver<
         TelegramSource::Grammers(connector) => Arc::new(connector.clone()),
     };
     let cipher = session_cipher(config)?;
+    // Senders (the Mini App's API) seal 2FA passwords to this key before they are enqueued.
+    let password_key = cipher.passwords().public().expect("a session cipher has a key");
+    backend.repo.publish_password_key(&password_key).await.map_err(|e| format!("publishing the password key: {e}"))?;
     let queue = |name: &'static str| {
         let backend = backend.clone();
         async move { backend.queue(queue_spec(name).map_err(|e| e.to_string())?).await.map_err(|e| e.to_string()) }
@@ -66,4 +72,33 @@ pub async fn spawn(backend: Backend, config: &Config, shutdown: watch::Receiver<
     let node = SessionNode { driver, scan_every: Duration::from_secs(5) };
     let stop = shutdown.clone();
     Ok(vec![consume_queue("session-commands", backend, "commands", Arc::new(commands), shutdown), tokio::spawn(async move { node.run(stop).await })])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::session_cipher;
+    use crate::config::Config;
+
+    fn config_in(dir: &std::path::Path) -> Config {
+        let dir = dir.display().to_string();
+        Config::from_lookup(|k| (k == "SIFTGRAM_DATA_DIR").then(|| dir.clone())).unwrap()
+    }
+
+    #[test]
+    fn the_session_key_is_generated_only_when_its_file_is_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_in(dir.path());
+        let first = session_cipher(&config).unwrap();
+        let sealed = first.seal(b"session");
+        assert_eq!(session_cipher(&config).unwrap().open(&sealed).unwrap(), b"session", "the same key on the next start");
+
+        // A key file that cannot be read must stop the node, not be replaced by a new key
+        // (which would make every stored session unreadable).
+        let unreadable = tempfile::tempdir().unwrap();
+        std::fs::create_dir(unreadable.path().join("session-keys")).unwrap();
+        let err = session_cipher(&config_in(unreadable.path())).unwrap_err();
+        assert!(err.contains("not generating another"), "{err}");
+        std::fs::write(dir.path().join("session-keys"), "k1:not-base64").unwrap();
+        assert!(session_cipher(&config).is_err(), "a damaged key file is refused too");
+    }
 }

@@ -14,18 +14,23 @@ fn config(vars: &[(&str, String)]) -> Config {
     Config::from_lookup(|k| map.get(k).cloned()).expect("valid config")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_standalone_node_answers_updates_by_long_polling() {
-    let telegram = FakeTelegram::start().await.unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let app = App::start(config(&[
-        ("SIFTGRAM_DATA_DIR", data.path().display().to_string()),
+/// The standalone node with a bot polling the fake Bot API.
+async fn start_node(telegram: &FakeTelegram, data: &std::path::Path) -> siftgram_session_node::RunningApp {
+    App::start(config(&[
+        ("SIFTGRAM_DATA_DIR", data.display().to_string()),
         ("SIFTGRAM_HTTP_ADDR", "127.0.0.1:0".into()),
         ("TELEGRAM_BOT_TOKEN", FakeTelegram::TOKEN.into()),
         ("TELEGRAM_API_URL", telegram.api_url()),
     ]))
     .await
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_standalone_node_answers_updates_by_long_polling() {
+    let telegram = FakeTelegram::start().await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let app = start_node(&telegram, data.path()).await;
     let anna = telegram.user(701, "ru");
     let update = anna.says("/start");
     telegram.push_update(update.clone());
@@ -52,6 +57,31 @@ async fn the_standalone_node_answers_updates_by_long_polling() {
     let stopping = Instant::now();
     app.shutdown(Duration::from_secs(10)).await;
     assert!(stopping.elapsed() < Duration::from_secs(5), "a long poll in progress does not hold up shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_that_keeps_failing_does_not_stop_long_polling() {
+    let telegram = FakeTelegram::start().await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let app = start_node(&telegram, data.path()).await;
+    // Every answer to Anna's message fails until it is given up on (Telegram asks for a wait
+    // longer than the bot may sit out; its 5xx would do the same, after teloxide's own 10 s
+    // pause each); Boris writes after her.
+    for _ in 0..siftgram_bot::MAX_UPDATE_FAILURES {
+        telegram.fail_next("sendMessage", siftgram_fake_telegram::Failure::TooManyRequests { retry_after: 3600 });
+    }
+    telegram.push_update(telegram.user(702, "ru").says("/help"));
+    telegram.push_update(telegram.user(703, "ru").says("/help"));
+    // Retries back off 1 + 2 + 4 + 8 s; the deadline is far above that.
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while telegram.bot_messages(703).is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(telegram.bot_messages(703)[0].text.contains("Команды"), "the update behind the failing one is answered");
+    let anna = telegram.bot_messages(702);
+    assert_eq!(anna.len(), 1, "Anna is told once: {anna:?}");
+    assert!(anna[0].text.contains("Что-то пошло не так"));
+    app.shutdown(Duration::from_secs(10)).await;
 }
 
 fn setup(telegram: &FakeTelegram, secret: Option<&str>, webhook: Option<&str>) -> std::process::Output {

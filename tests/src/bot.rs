@@ -46,6 +46,16 @@ impl TestBot {
 
     pub async fn start_with(system: &TestSystem, settings: BotSettings) -> TestBot {
         let telegram = FakeTelegram::start().await.expect("fake Bot API starts");
+        TestBot::on(system, telegram, settings).await
+    }
+
+    /// The bot restarted with other settings (as after an operator changed them), talking to
+    /// the same Telegram: chats and update ids carry on.
+    pub async fn restarted_with(self, system: &TestSystem, settings: BotSettings) -> TestBot {
+        TestBot::on(system, self.telegram, settings).await
+    }
+
+    async fn on(system: &TestSystem, telegram: FakeTelegram, settings: BotSettings) -> TestBot {
         let jobs = system.queue(queue_spec("jobs").expect("jobs queue in schema")).await;
         let commands = system.queue(queue_spec("commands").expect("commands queue in schema")).await;
         let bot = Bot::new(FakeTelegram::TOKEN).set_api_url(telegram.api_url().parse().expect("url"));

@@ -33,6 +33,8 @@ impl TestSessions {
         let events = sys.queue(queue_spec("events").expect("events queue")).await;
         let sync = Arc::new(ChannelSync { repo: sys.repo.clone(), publisher: PostPublisher { posts: posts.clone() }, events: Some(events.clone()), page: 100, depth: None });
         let cipher = SessionCipher::from_spec(&SessionCipher::generate_spec("test")).expect("a key");
+        // What a starting node does: publish the key that 2FA passwords are sealed to.
+        sys.repo.publish_password_key(&cipher.passwords().public().expect("a key")).await.expect("published");
         let dir = tempfile::tempdir().expect("temp dir");
         let index = EmbeddedIndex::open_dir(dir.path()).expect("index");
         let indexer = siftgram_search::indexer(sys.repo.clone(), Arc::new(index.clone()), Arc::new(siftgram_search::KeywordOnly), None, None);
@@ -70,6 +72,26 @@ impl TestSessions {
 
     pub fn login(&self, sys: &TestSystem) -> LoginFlow {
         self.login_on(sys, "node-a")
+    }
+
+    /// A 2FA password as the Mini App's API enqueues it: sealed to the key the node published,
+    /// for `user`, valid as long as the login state.
+    pub async fn sealed_password(&self, sys: &TestSystem, user: UserId, password: &str) -> siftgram_core::messages::SealedSecret {
+        let key = sys.repo.password_key().await.expect("readable").expect("a node published its key");
+        let expires = sys.clock.now().plus_secs(siftgram_core::repo::LOGIN_STATE_TTL_SECS);
+        siftgram_sealed::seal(&key, user, expires, password).expect("sealed")
+    }
+
+    /// The commands consumer of node `node`, with no bot and no drivers: logins only.
+    pub fn commands_on(&self, sys: &TestSystem, node: &str) -> siftgram_session_node::sessions::SessionCommands {
+        siftgram_session_node::sessions::SessionCommands {
+            repo: sys.repo.clone(),
+            login: Arc::new(self.login_on(sys, node)),
+            mailboxes: Default::default(),
+            out: None,
+            events: None,
+            login_poll: Duration::from_millis(20),
+        }
     }
 
     /// The login flow of node `node`.

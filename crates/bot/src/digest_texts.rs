@@ -12,7 +12,7 @@ impl Texts {
         self.0 == Language::Ru
     }
 
-    pub fn digest_panel(self, s: &DigestSettings, channel_titles: &[String]) -> String {
+    pub fn digest_panel(self, s: &DigestSettings, channel_titles: &[String], more_channels: usize) -> String {
         let ru = self.is_ru();
         let time = format!("{:02}:{:02}", s.minute_of_day / 60, s.minute_of_day % 60);
         let names = if ru { WEEKDAYS_RU } else { WEEKDAYS_EN };
@@ -24,7 +24,10 @@ impl Texts {
             (DigestFrequency::Weekly, false) => format!("weekly ({}) at {time}", days.join(", ")),
         };
         let all = if ru { "все" } else { "all" };
-        let channels = if channel_titles.is_empty() { all.to_owned() } else { escape(&channel_titles.join(", ")) };
+        let mut channels = if channel_titles.is_empty() { all.to_owned() } else { escape(&channel_titles.join(", ")) };
+        if more_channels > 0 {
+            channels.push_str(&if ru { format!(" и ещё {more_channels}") } else { format!(" and {more_channels} more") });
+        }
         let tags = if s.tags.is_empty() { all.to_owned() } else { escape(&s.tags.join(", ")) };
         let style = match (s.style, ru) {
             (DigestStyle::Brief, true) => "кратко",

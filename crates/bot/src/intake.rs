@@ -6,7 +6,7 @@ use crate::error::BotError;
 use crate::services::{Caller, Services};
 use crate::tree::tree;
 use siftgram_core::model::{Language, Role, User, UserId};
-use siftgram_core::repo::RepoError;
+use siftgram_core::repo::{RepoError, UpdateClaim, UpdateFailure};
 use siftgram_core::rules::RateDecision;
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -25,7 +25,17 @@ pub enum Outcome {
     RateLimited,
     /// Not for us: no user, a group chat, or an update kind the bot does not handle.
     Ignored,
+    /// Telegram refused what the handler sent (a 400 or 403): no retry can change that, so the
+    /// update is acknowledged, logged, and the user told if possible.
+    Refused,
+    /// It failed `MAX_UPDATE_FAILURES` times: acknowledged and never run again, so the updates
+    /// behind it are not held up.
+    GaveUp,
 }
+
+/// How many times one update is tried before it is given up on (Telegram redelivers a failed
+/// webhook, long polling re-reads it).
+pub const MAX_UPDATE_FAILURES: u32 = 5;
 
 /// The webhook's HTTP answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,7 +85,8 @@ impl BotService {
     }
 
     /// A webhook delivery: the secret header is checked in constant time (403), the body parsed
-    /// (400, nothing written), the update handled (500 on failure so Telegram redelivers it).
+    /// (400, nothing written), the update handled (500 on failure so Telegram redelivers it,
+    /// 200 once it is given up on or Telegram refused the reply for good).
     pub async fn handle_webhook(&self, secret_header: Option<&[u8]>, body: &[u8]) -> WebhookReply {
         let authentic = match (&self.services.settings.webhook_secret, secret_header) {
             (Some(expected), Some(given)) => bool::from(expected.as_bytes().ct_eq(given)),
@@ -117,21 +128,59 @@ impl BotService {
             return Ok(Outcome::Ignored);
         }
         span.record("user_id", from.id.0);
-        if !self.services.repo.claim_update(update_id).await? {
-            tracing::info!("update already taken in; skipped");
-            return Ok(Outcome::Duplicate);
+        let failures = match self.services.repo.claim_update(update_id).await? {
+            UpdateClaim::Claimed { failures } => failures,
+            UpdateClaim::Taken => {
+                tracing::info!("update already taken in; skipped");
+                return Ok(Outcome::Duplicate);
+            }
+        };
+        if failures > 0 {
+            tracing::info!(failures, "update handled again after failing");
         }
-        let result = self.run(update, &from).await;
-        if result.is_err() {
-            // Let Telegram's redelivery run it again.
-            if let Err(e) = self.services.repo.release_update(update_id).await {
-                tracing::error!(error = %e, "could not release the update claim");
+        let error = match self.run(&update, &from).await {
+            Ok(outcome) => return Ok(outcome),
+            Err(e) => e,
+        };
+        if error.is_final() {
+            // Keeping the claim acknowledges the update: the same reply would be refused again.
+            tracing::error!(error = %error, "Telegram refused the reply; the update is not retried");
+            self.tell_it_failed(&update, &from).await;
+            return Ok(Outcome::Refused);
+        }
+        match self.services.repo.fail_update(update_id, MAX_UPDATE_FAILURES).await {
+            Ok(UpdateFailure::WillRetry { failures }) => {
+                tracing::warn!(error = %error, failures, "update failed; it will be retried");
+                Err(error)
+            }
+            Ok(UpdateFailure::GaveUp { failures }) => {
+                tracing::error!(error = %error, failures, "update failed too often; given up on");
+                self.tell_it_failed(&update, &from).await;
+                Ok(Outcome::GaveUp)
+            }
+            Err(e) => {
+                // The claim stays as it is (running): a redelivery is then a duplicate, which
+                // loses this one update rather than retrying it without a count for ever.
+                tracing::error!(error = %error, claim_error = %e, "update failed and its claim could not be updated");
+                Err(error)
             }
         }
-        result
     }
 
-    async fn run(&self, update: Update, from: &teloxide::types::User) -> Result<Outcome, BotError> {
+    /// Best effort: the user learns that this message or button did not work.
+    async fn tell_it_failed(&self, update: &Update, from: &teloxide::types::User) {
+        let texts = crate::texts::Texts(Language::from_telegram_code(from.language_code.as_deref()));
+        let out = &self.services.out;
+        let told = match &update.kind {
+            UpdateKind::CallbackQuery(q) => out.answer_callback(&q.id, Some(texts.failed())).await,
+            _ => out.send(teloxide::types::ChatId(from.id.0 as i64), texts.failed(), None).await.map(|_| ()),
+        };
+        if let Err(e) = told {
+            tracing::warn!(error = %e, "could not tell the user that the update failed");
+        }
+    }
+
+    async fn run(&self, update: &Update, from: &teloxide::types::User) -> Result<Outcome, BotError> {
         let caller = self.caller_for(from, update.id.0).await?;
         match self.services.repo.take_rate_token(caller.user.id, self.services.settings.rate_limit).await? {
             RateDecision::Allowed => {}
@@ -144,7 +193,7 @@ impl BotService {
                 return Ok(Outcome::RateLimited);
             }
         }
-        let deps = dptree::deps![self.services.clone(), self.services.out.bot.clone(), self.me.clone(), update, caller];
+        let deps = dptree::deps![self.services.clone(), self.services.out.bot.clone(), self.me.clone(), update.clone(), caller];
         match self.tree.dispatch(deps).await {
             ControlFlow::Break(Ok(())) => Ok(Outcome::Handled),
             ControlFlow::Break(Err(e)) => Err(e),
@@ -152,20 +201,23 @@ impl BotService {
         }
     }
 
-    /// The stored user for a Telegram user, created on first contact (admins from the settings
-    /// are promoted); the reply language follows the Telegram client's language.
+    /// The stored user for a Telegram user, created on first contact. The role follows the
+    /// settings on every contact: an id added to `SIFTGRAM_ADMIN_IDS` becomes admin, one removed
+    /// from it is an ordinary user again. The reply language follows the Telegram client's.
     async fn caller_for(&self, from: &teloxide::types::User, update_id: u32) -> Result<Caller, BotError> {
         let repo = &self.services.repo;
         let id = UserId::new(from.id.0 as i64).map_err(RepoError::from)?;
         let lang = Language::from_telegram_code(from.language_code.as_deref());
-        let should_be_admin = self.services.settings.admin_ids.contains(&id);
+        let role = if self.services.settings.admin_ids.contains(&id) { Role::Admin } else { Role::User };
         let user = match repo.get_user(id).await? {
-            Some(u) if (should_be_admin && !u.is_admin()) || u.language != lang => {
+            Some(u) if u.role != role || u.language != lang => {
+                if u.role != role {
+                    // The audit trail of role changes: they come only from the settings.
+                    tracing::warn!(from = ?u.role, to = ?role, "role changed to match SIFTGRAM_ADMIN_IDS");
+                }
                 repo.update_user(id, |u| {
                     u.language = lang;
-                    if should_be_admin {
-                        u.role = Role::Admin;
-                    }
+                    u.role = role;
                     Ok(())
                 })
                 .await?
@@ -173,9 +225,7 @@ impl BotService {
             Some(u) => u,
             None => {
                 let mut user = User::new(id, &display_name(from), lang, repo.clock().now()).map_err(RepoError::from)?;
-                if should_be_admin {
-                    user.role = Role::Admin;
-                }
+                user.role = role;
                 match repo.create_user(&user).await {
                     Ok(u) => u,
                     Err(RepoError::AlreadyExists(_)) => repo.get_user(id).await?.ok_or(RepoError::NotFound("user"))?,

@@ -14,6 +14,7 @@ pub async fn run_polling(service: &BotService, mut stop: watch::Receiver<bool>, 
     // A webhook left in place makes getUpdates fail with 409; polling means no webhook.
     bot.delete_webhook().await?;
     let mut offset: i32 = 0;
+    let mut backoff = Backoff::default();
     loop {
         let request = bot.get_updates().offset(offset).timeout(poll_timeout.as_secs() as u32);
         let updates = tokio::select! {
@@ -24,15 +25,35 @@ pub async fn run_polling(service: &BotService, mut stop: watch::Receiver<bool>, 
             offset = offset.max(update.id.0 as i32 + 1);
             let update_id = update.id.0;
             if let Err(e) = service.handle_update(update).await {
-                tracing::error!(update_id, error = %e, "update failed; it will be retried");
-                // Retry this update on the next poll rather than skipping it.
+                // Read it again on the next poll: its claim counts the failures, and after
+                // MAX_UPDATE_FAILURES it is acknowledged, so one update cannot stop the bot.
                 offset = update_id as i32;
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                let wait = backoff.next();
+                tracing::error!(update_id, error = %e, retry_in_ms = wait.as_millis() as u64, "update failed; it will be retried");
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = stop.wait_for(|s| *s) => return Ok(()),
+                }
                 break;
             }
+            backoff = Backoff::default();
         }
         if *stop.borrow() {
             return Ok(());
         }
+    }
+}
+
+/// Waits between retries of a failing update: 1 s, doubling, at most 30 s.
+#[derive(Default)]
+struct Backoff {
+    failures: u32,
+}
+
+impl Backoff {
+    fn next(&mut self) -> Duration {
+        let wait = Duration::from_secs(1 << self.failures.min(5)).min(Duration::from_secs(30));
+        self.failures += 1;
+        wait
     }
 }

@@ -28,21 +28,37 @@ pub enum SessionCommand {
     SyncChannel { id: String, user: UserId, channel: ChannelId, reply: ReplyTo },
     /// `user` no longer follows `channel`; leave it on their account if nothing else needs it.
     LeaveChannel { id: String, user: UserId, channel: ChannelId },
-    /// The two-step verification password for the login in progress (from the Mini App).
-    SubmitPassword { id: String, user: UserId, password: Secret },
+    /// The two-step verification password for the login in progress (from the Mini App),
+    /// sealed to the session node: the queue and its dead-letter queue carry only ciphertext.
+    SubmitPassword { id: String, user: UserId, password: SealedSecret },
     /// Sign `user` out: the session is dropped and forgotten.
     LogOut { id: String, user: UserId },
 }
 
-/// A value that must never reach a log: `Debug` prints stars.
+/// A secret only the session node can open (`siftgram-sealed`): for one user, until
+/// `expires_at`, sealed to the node key `key_id`. Plain data here; the sealing is not core's.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(pub String);
+pub struct SealedSecret {
+    pub key_id: String,
+    /// The sender's one-time X25519 public key, base64.
+    pub ephemeral: String,
+    /// AES-256-GCM ciphertext and tag, base64.
+    pub ciphertext: String,
+    pub expires_at: crate::Timestamp,
+}
 
-impl std::fmt::Debug for Secret {
+impl std::fmt::Debug for SealedSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("***")
+        f.debug_struct("SealedSecret").field("key_id", &self.key_id).field("expires_at", &self.expires_at).finish_non_exhaustive()
     }
+}
+
+/// The session node's public key that secrets are sealed to (published in the table store).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordKeyInfo {
+    pub key_id: String,
+    /// X25519 public key, base64.
+    pub public: String,
 }
 
 impl SessionCommand {

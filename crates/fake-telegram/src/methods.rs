@@ -11,6 +11,9 @@ use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 const MAX_TEXT_CHARS: usize = 4096;
+/// Telegram's caps on inline keyboards (not in the Bot API docs; what the servers answer).
+const MAX_KEYBOARD_BUTTONS: usize = 100;
+const MAX_CALLBACK_DATA_BYTES: usize = 64;
 const NOT_MODIFIED: &str = "Bad Request: message is not modified: specified new message content and reply markup are \
                             exactly the same as a current content and reply markup of the message";
 
@@ -71,6 +74,7 @@ pub async fn handle(
                 Some(json!({"retry_after": retry_after})),
             ),
             Failure::Internal => (500, "Internal Server Error".into(), None),
+            Failure::BadRequest(description) => (400, format!("Bad Request: {description}"), None),
         }));
     }
     respond(call(&mut state, &method_lc, &params))
@@ -151,6 +155,24 @@ fn visible(p: &Value) -> Result<String, (u16, String, Option<Value>)> {
     Ok(shown)
 }
 
+/// The reply markup as Telegram would accept it, or its refusal.
+fn markup(p: &Value) -> Result<Option<Value>, (u16, String, Option<Value>)> {
+    let Some(markup) = p.get("reply_markup").filter(|m| !m.is_null()) else { return Ok(None) };
+    let buttons: Vec<&Value> = markup["inline_keyboard"].as_array().into_iter().flatten().filter_map(Value::as_array).flatten().collect();
+    if buttons.len() > MAX_KEYBOARD_BUTTONS {
+        return Err(bad("Bad Request: reply markup is too long"));
+    }
+    for b in buttons {
+        if b["text"].as_str().is_none_or(|t| t.trim().is_empty()) {
+            return Err(bad("Bad Request: text buttons are unallowed in the inline keyboard"));
+        }
+        if b["callback_data"].as_str().is_some_and(|d| d.is_empty() || d.len() > MAX_CALLBACK_DATA_BYTES) {
+            return Err(bad("Bad Request: BUTTON_DATA_INVALID"));
+        }
+    }
+    Ok(Some(markup.clone()))
+}
+
 fn message_json(chat: i64, m: &SentMessage) -> Value {
     let mut v = json!({
         "message_id": m.message_id,
@@ -178,7 +200,7 @@ fn send_message(state: &mut State, p: &Value) -> Reply {
     }
     let text = visible(p)?;
     let message_id = state.take_message_id(chat);
-    let markup = p.get("reply_markup").filter(|m| !m.is_null()).cloned();
+    let markup = markup(p)?;
     let m = SentMessage { message_id, from_bot: true, text, reply_markup: markup, edited: false };
     let out = message_json(chat, &m);
     state.chats.entry(chat).or_default().messages.insert(message_id, m);
@@ -198,7 +220,7 @@ fn bot_message_mut(state: &mut State, chat: i64, id: i32) -> Result<&mut SentMes
 fn edit_message_text(state: &mut State, p: &Value) -> Reply {
     let (chat, id) = (chat_id(p)?, message_id(p)?);
     let text = visible(p)?;
-    let markup = p.get("reply_markup").filter(|m| !m.is_null()).cloned();
+    let markup = markup(p)?;
     let m = bot_message_mut(state, chat, id)?;
     if m.text == text && m.reply_markup == markup {
         return Err(bad(NOT_MODIFIED));
@@ -211,7 +233,7 @@ fn edit_message_text(state: &mut State, p: &Value) -> Reply {
 
 fn edit_reply_markup(state: &mut State, p: &Value) -> Reply {
     let (chat, id) = (chat_id(p)?, message_id(p)?);
-    let markup = p.get("reply_markup").filter(|m| !m.is_null()).cloned();
+    let markup = markup(p)?;
     let m = bot_message_mut(state, chat, id)?;
     if m.reply_markup == markup {
         return Err(bad(NOT_MODIFIED));

@@ -45,6 +45,8 @@ pub enum Failure {
     TooManyRequests { retry_after: u32 },
     /// 500 from Telegram's side.
     Internal,
+    /// 400 "Bad Request: <description>": Telegram refusing the request itself.
+    BadRequest(String),
 }
 
 #[derive(Default)]

@@ -5,6 +5,8 @@ use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use siftgram_sealed::PasswordKeys;
+use zeroize::Zeroizing;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CipherError {
@@ -20,6 +22,8 @@ pub enum CipherError {
 pub struct SessionCipher {
     /// (key id, key); the first seals.
     keys: Vec<(String, Aes256Gcm)>,
+    /// The keys 2FA passwords are sealed to on their way here, derived from the same keys.
+    passwords: PasswordKeys,
 }
 
 impl std::fmt::Debug for SessionCipher {
@@ -33,6 +37,7 @@ impl SessionCipher {
     /// first, keep the old ones until every session was resealed).
     pub fn from_spec(spec: &str) -> Result<SessionCipher, CipherError> {
         let mut keys = Vec::new();
+        let mut raw: Vec<(String, Zeroizing<[u8; 32]>)> = Vec::new();
         for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (id, key) = part.split_once(':').ok_or_else(|| CipherError::Config("expected id:base64key".into()))?;
             if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
@@ -43,11 +48,15 @@ impl SessionCipher {
                 return Err(CipherError::Config(format!("key {id:?} must be 32 bytes, not {}", bytes.len())));
             }
             keys.push((id.to_owned(), Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&bytes))));
+            let mut key = Zeroizing::new([0u8; 32]);
+            key.copy_from_slice(&bytes);
+            raw.push((id.to_owned(), key));
         }
         if keys.is_empty() {
             return Err(CipherError::Config("no key".into()));
         }
-        Ok(SessionCipher { keys })
+        let passwords = PasswordKeys::derive(raw.iter().map(|(id, key)| (id.as_str(), &**key)));
+        Ok(SessionCipher { keys, passwords })
     }
 
     /// A fresh random key spec (`<id>:<base64>`), for a standalone node's first start.
@@ -55,6 +64,11 @@ impl SessionCipher {
         let mut key = [0u8; 32];
         getrandom::fill(&mut key).expect("the OS has randomness");
         format!("{id}:{}", STANDARD.encode(key))
+    }
+
+    /// The node's side of sealed 2FA passwords.
+    pub fn passwords(&self) -> &PasswordKeys {
+        &self.passwords
     }
 
     pub fn seal(&self, plain: &[u8]) -> String {

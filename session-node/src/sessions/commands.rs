@@ -3,7 +3,7 @@
 //! user's client); a user driven elsewhere gets the command back later, for the owner to take.
 
 use super::driver::{DriverRequest, Mailboxes};
-use super::login::LoginFlow;
+use super::login::{LoginError, LoginFlow};
 use async_trait::async_trait;
 use siftgram_bot::Outbox;
 use siftgram_bot::teloxide::types::{ChatId, MessageId};
@@ -37,10 +37,15 @@ fn flood_wait(wait: Duration) -> HandleError {
     HandleError { reason: "FLOOD_WAIT".into(), retry_after: Some(wait) }
 }
 
+/// How often the commands queue delivers a message before dead-lettering it.
+fn commands_max_receives() -> u32 {
+    siftgram_core::schema::queue_spec("commands").map_or(1, |spec| spec.max_receives)
+}
+
 /// A login command another node must handle goes back to the queue soon, for that node.
 fn to_owner(e: super::login::LoginError) -> HandleError {
     match e {
-        super::login::LoginError::Elsewhere(_) => HandleError { reason: e.to_string(), retry_after: Some(Duration::from_secs(2)) },
+        LoginError::Elsewhere(_) => HandleError { reason: e.to_string(), retry_after: Some(Duration::from_secs(2)) },
         e => retry(e),
     }
 }
@@ -172,9 +177,14 @@ impl MessageHandler for SessionCommands {
                     self.watch_login(user, reply);
                 }
             }
-            SessionCommand::SubmitPassword { user, password, .. } => match self.login.submit_password(user, &password.0).await {
-                Ok(_) | Err(super::login::LoginError::NotStarted) => {}
-                Err(e) => return Err(to_owner(e)),
+            SessionCommand::SubmitPassword { user, password, .. } => match self.login.submit_sealed_password(user, &password).await {
+                Ok(_) | Err(LoginError::NotStarted) => {}
+                // Back to the queue for the node running the login, but never as far as the
+                // dead-letter queue: on its last delivery it is dropped (the Mini App asks again).
+                Err(e @ LoginError::Elsewhere(_)) if message.receive_count < commands_max_receives() => return Err(to_owner(e)),
+                // Expired, damaged, or Telegram failing: the Mini App still shows the password
+                // form. A retry would only keep the ciphertext on the queue longer.
+                Err(e) => tracing::warn!(user = %user, error = %e, receive_count = message.receive_count, "a sealed password was not used; dropped"),
             },
             SessionCommand::ResolveChannel { user, username, reply, .. } => self.resolve(user, username, &reply).await?,
             SessionCommand::SyncChannel { user, channel, reply, .. } => self.sync_now(user, channel, &reply).await?,
@@ -210,7 +220,7 @@ impl SessionCommands {
                     Ok(LoginState::Waiting { .. } | LoginState::PasswordNeeded { .. }) => continue,
                     Ok(state) => return this.login_outcome(user, &reply, &state).await,
                     // Finished through a password (the password command reports nothing itself).
-                    Err(super::login::LoginError::NotStarted) => {
+                    Err(LoginError::NotStarted) => {
                         if let Ok(Some(state)) = this.repo.login_state(user).await {
                             this.login_outcome(user, &reply, &state).await;
                         }

@@ -5,6 +5,7 @@
 //! session and redeems the invite the user reserved.
 
 use super::cipher::SessionCipher;
+use siftgram_core::messages::SealedSecret;
 use siftgram_core::model::{InviteCode, UserId};
 use siftgram_core::ports::{QrLogin, TelegramConnector, TelegramError, TelegramUser};
 use siftgram_core::repo::{LoginState, RepoError, Repository, StoredSession};
@@ -35,6 +36,8 @@ pub enum LoginError {
     /// The login runs on another node (its client is there): the command belongs to that node.
     #[error("the login runs on node {0}")]
     Elsewhere(String),
+    #[error("sealed password: {0}")]
+    Sealed(#[from] siftgram_sealed::SealError),
 }
 
 struct Pending {
@@ -125,6 +128,13 @@ impl LoginFlow {
         if self.pending.lock().await.remove(&user).is_some() {
             self.release(user).await;
         }
+    }
+
+    /// A password as it comes off the queue: sealed to this node's key, opened only here, for
+    /// this user and before it expires; the plain text is wiped once checked.
+    pub async fn submit_sealed_password(&self, user: UserId, sealed: &SealedSecret) -> Result<LoginState, LoginError> {
+        let password = self.cipher.passwords().open(sealed, user, self.repo.clock().now())?;
+        self.submit_password(user, &password).await
     }
 
     pub async fn submit_password(&self, user: UserId, password: &str) -> Result<LoginState, LoginError> {

@@ -28,6 +28,11 @@ macro_rules! bot_stories {
             a_flooding_user_is_slowed_down_with_one_warning,
             plain_text_and_unknown_commands_get_help_in_the_users_language,
             a_user_who_blocked_the_bot_does_not_break_the_webhook,
+            a_user_with_many_channels_sees_them_all_page_by_page,
+            many_channels_are_removed_from_a_paged_keyboard,
+            the_digest_panel_fits_one_message_whatever_was_picked,
+            a_reply_telegram_refuses_is_final_and_later_updates_are_handled,
+            an_update_that_keeps_failing_is_given_up_after_five_tries,
         );
     };
 }
@@ -308,4 +313,109 @@ pub async fn a_user_who_blocked_the_bot_does_not_break_the_webhook(sys: &mut Tes
     bot.telegram.block_bot(118);
     assert_eq!(bot.deliver(&anna.says("/start")).await.status, 200);
     assert_eq!(bot.telegram.calls_to("sendMessage").len(), 1, "tried once, not retried");
+}
+
+/// A member of the enterprise tier following `n` channels with long Cyrillic titles.
+async fn member_with_channels(bot: &TestBot, id: i64, n: i64) -> siftgram_fake_telegram::FakeUser {
+    let user = bot.member(id, Tier::Enterprise).await;
+    for i in 0..n {
+        let title = format!("Канал {i:03} — очень длинное название, «новости» & обзоры недели, которые никто не сокращает");
+        bot.follows(&user, 5_000 + i, &format!("channel_{i:03}"), &title).await;
+    }
+    user
+}
+
+/// The channel numbers (`Канал 007`) a message mentions.
+fn channel_numbers(text: &str) -> Vec<u32> {
+    text.match_indices("Канал ").filter_map(|(at, _)| text[at + "Канал ".len()..].get(..3)?.parse().ok()).collect()
+}
+
+fn button_data(message: &siftgram_fake_telegram::SentMessage, caption: &str) -> Option<String> {
+    message.buttons().into_iter().find(|(text, _)| text == caption).map(|(_, data)| data)
+}
+
+pub async fn a_user_with_many_channels_sees_them_all_page_by_page(sys: &mut TestSystem) {
+    let bot = TestBot::start(sys).await;
+    let anna = member_with_channels(&bot, 130, 60).await;
+    // The fake Bot API refuses texts over 4096 characters, as Telegram does: `says` would fail.
+    let mut page = bot.says(&anna, "/my_channels").await;
+    assert!(page.text.contains("60 из 999"), "{}", page.text);
+    let mut seen = channel_numbers(&page.text);
+    while let Some(next) = button_data(&page, "▶") {
+        page = bot.presses(&anna, page.message_id, &next).await;
+        assert!(page.text.contains("60 из 999"), "every page has the header: {}", page.text);
+        seen.extend(channel_numbers(&page.text));
+    }
+    assert_eq!(seen, (0..60).collect::<Vec<_>>(), "every channel once, in order");
+    let back = button_data(&page, "◀").expect("the last page goes back");
+    let previous = bot.presses(&anna, page.message_id, &back).await;
+    assert!(button_data(&previous, "▶").is_some());
+    assert_eq!(bot.bot_message_count(130), 2, "pages are edits of one message (plus the /start reply)");
+}
+
+pub async fn many_channels_are_removed_from_a_paged_keyboard(sys: &mut TestSystem) {
+    let bot = TestBot::start(sys).await;
+    let anna = member_with_channels(&bot, 131, 120).await;
+    let mut keyboard = bot.says(&anna, "/remove_channel").await;
+    assert!(keyboard.buttons().len() <= siftgram_bot::paging::MAX_KEYBOARD_BUTTONS);
+    let mut pages = 1;
+    while let Some(next) = button_data(&keyboard, "▶") {
+        keyboard = bot.presses(&anna, keyboard.message_id, &next).await;
+        pages += 1;
+    }
+    assert_eq!(pages, 12, "120 channels, 10 a page");
+    let (caption, pick) = keyboard.buttons().into_iter().find(|(_, d)| d.starts_with("rm:")).expect("a channel button");
+    assert!(caption.starts_with("Канал 110") && caption.ends_with('…'), "{caption}");
+    let confirm = bot.presses(&anna, keyboard.message_id, &pick).await;
+    let yes = confirm.buttons().into_iter().find(|(_, d)| d.starts_with("rmok:")).expect("confirm").1;
+    let done = bot.presses(&anna, confirm.message_id, &yes).await;
+    assert!(done.text.contains("Канал 110"), "{}", done.text);
+    assert_eq!(sys.repo.subscriptions_of(uid(131)).await.unwrap().len(), 119);
+}
+
+pub async fn the_digest_panel_fits_one_message_whatever_was_picked(sys: &mut TestSystem) {
+    let bot = TestBot::start(sys).await;
+    let anna = member_with_channels(&bot, 132, 60).await;
+    let names: Vec<String> = (0..60).map(|i| format!("@channel_{i:03}")).collect();
+    let panel = bot.says(&anna, &format!("/digest channels {}", names.join(" "))).await;
+    assert!(panel.text.contains("и ещё 50"), "{}", panel.text);
+    assert_eq!(sys.repo.digest_settings(uid(132)).await.unwrap().channels.len(), 60, "all 60 are kept");
+    let long_tags: Vec<String> = (0..40).map(|i| format!("{i}{}", "т".repeat(300))).collect();
+    let panel = bot.says(&anna, &format!("/digest tags {}", long_tags.join(", "))).await;
+    let tags = sys.repo.digest_settings(uid(132)).await.unwrap().tags;
+    assert_eq!(tags.len(), 20, "at most 20 tags: {}", panel.text);
+    assert!(tags.iter().all(|t| t.chars().count() <= 64));
+}
+
+pub async fn a_reply_telegram_refuses_is_final_and_later_updates_are_handled(sys: &mut TestSystem) {
+    let bot = TestBot::start(sys).await;
+    let anna = bot.user(133);
+    bot.telegram.fail_next("sendMessage", Failure::BadRequest("can't parse entities: unsupported start tag".into()));
+    let update = anna.says("/help");
+    assert_eq!(bot.deliver(&update).await.status, 200, "a 400 is final: Telegram must not redeliver it");
+    let told = bot.last_bot_message(133).expect("the user is told");
+    assert!(told.text.contains("Что-то пошло не так"), "{}", told.text);
+    assert_eq!(bot.deliver(&update).await.status, 200);
+    assert_eq!(bot.bot_message_count(133), 1, "a redelivery is not run again");
+    assert!(bot.says(&anna, "/help").await.text.contains("Команды"), "the next update is handled");
+}
+
+pub async fn an_update_that_keeps_failing_is_given_up_after_five_tries(sys: &mut TestSystem) {
+    let bot = TestBot::start(sys).await;
+    let anna = bot.user(134);
+    // Telegram asks for a longer wait than the webhook may sit out, every time.
+    for _ in 0..siftgram_bot::MAX_UPDATE_FAILURES {
+        bot.telegram.fail_next("sendMessage", Failure::TooManyRequests { retry_after: 3600 });
+    }
+    let update = anna.says("/help");
+    for attempt in 1..siftgram_bot::MAX_UPDATE_FAILURES {
+        assert_eq!(bot.deliver(&update).await.status, 500, "attempt {attempt} is retried");
+    }
+    assert_eq!(bot.deliver(&update).await.status, 200, "the last attempt acknowledges it");
+    let told = bot.last_bot_message(134).expect("the user is told");
+    assert!(told.text.contains("Что-то пошло не так"), "{}", told.text);
+    assert_eq!(bot.deliver(&update).await.status, 200);
+    assert_eq!(bot.bot_message_count(134), 1, "given up means never run again");
+    let boris = bot.user(135);
+    assert!(bot.says(&boris, "/help").await.text.contains("Команды"));
 }

@@ -13,6 +13,7 @@ macro_rules! bot_admin_stories {
             an_admin_lists_inspects_and_upgrades_users,
             an_admin_sees_stats_and_the_panel_button,
             admin_commands_do_not_exist_for_anyone_else,
+            an_id_removed_from_the_admin_setting_is_no_longer_admin,
         );
     };
 }
@@ -104,4 +105,23 @@ pub async fn admin_commands_do_not_exist_for_anyone_else(sys: &mut TestSystem) {
     assert_eq!(sys.store.writes() - writes, 2 * commands.len());
     assert!(sys.repo.list_invites(10).await.unwrap().iter().all(|i| i.tier != Tier::Premium || i.max_uses == 1));
     assert_eq!(sys.repo.get_user(uid(501)).await.unwrap().unwrap().tier, Tier::Premium);
+}
+
+pub async fn an_id_removed_from_the_admin_setting_is_no_longer_admin(sys: &mut TestSystem) {
+    let second = UserId::new(1_000_777).unwrap();
+    let mut settings = crate::bot::story_settings();
+    settings.admin_ids.push(second);
+    let bot = TestBot::start_with(sys, settings).await;
+    let vera = bot.user(second.get());
+    assert!(bot.says(&vera, "/help").await.text.contains("/admin"), "an admin while listed");
+    assert!(sys.repo.get_user(second).await.unwrap().unwrap().is_admin());
+    // The operator takes her id out of SIFTGRAM_ADMIN_IDS and the bot restarts.
+    let bot = bot.restarted_with(sys, crate::bot::story_settings()).await;
+    let help = bot.says(&vera, "/help").await.text;
+    assert!(!help.contains("admin"), "{help}");
+    assert_eq!(bot.says(&vera, "/admin_stats").await.text, help, "admin commands are unknown to her now");
+    let stored = sys.repo.get_user(second).await.unwrap().unwrap();
+    assert!(!stored.is_admin(), "the stored role follows the setting");
+    assert!(!stored.has_access(), "admin was her only access");
+    assert!(bot.says(&bot.admin(), "/help").await.text.contains("/admin"), "the listed admin keeps it");
 }

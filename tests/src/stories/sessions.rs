@@ -31,6 +31,7 @@ macro_rules! sessions_stories {
             a_password_that_reaches_another_node_goes_back_to_the_node_running_the_login,
             a_followed_channel_is_checked_for_new_posts_on_request,
             from_login_to_a_synced_channel_through_the_bot,
+            a_sealed_password_opens_only_for_its_user_in_time_and_never_dead_letters,
         );
     };
 }
@@ -318,28 +319,20 @@ pub async fn three_wrong_passwords_block_the_login(sys: &mut TestSystem) {
 
 pub async fn a_password_that_reaches_another_node_goes_back_to_the_node_running_the_login(sys: &mut TestSystem) {
     use siftgram_core::consume::MessageHandler;
-    use siftgram_core::messages::{Secret, SessionCommand};
+    use siftgram_core::messages::SessionCommand;
     use siftgram_core::ports::{Receipt, ReceivedMessage};
-    use siftgram_session_node::sessions::SessionCommands;
 
     let s = TestSessions::start(sys).await;
     let (user, code) = s.logging_in(sys, 616).await;
     s.telegram.add_account(616, Some("tulip"));
-    let node = |name: &str| SessionCommands {
-        repo: sys.repo.clone(),
-        login: Arc::new(s.login_on(sys, name)),
-        mailboxes: Default::default(),
-        out: None,
-        events: None,
-        login_poll: Duration::from_millis(20),
-    };
+    let node = |name: &str| s.commands_on(sys, name);
     let (a, b) = (node("node-a"), node("node-b"));
     let LoginState::Waiting { url, .. } = a.login.start(user, code.clone()).await.unwrap() else { panic!("a QR code first") };
     assert!(b.login.start(user, code).await.is_err(), "node B cannot start a second login for the user meanwhile");
     s.telegram.scan(&url, 616);
     assert!(matches!(a.login.poll(user).await.unwrap(), LoginState::PasswordNeeded { .. }));
 
-    let command = SessionCommand::SubmitPassword { id: "pw-616".into(), user, password: Secret("tulip".into()) };
+    let command = SessionCommand::SubmitPassword { id: "pw-616".into(), user, password: s.sealed_password(sys, user, "tulip").await };
     let delivery = ReceivedMessage { id: "m1".into(), body: serde_json::to_string(&command).unwrap(), receipt: Receipt("r1".into()), receive_count: 1, group: Some("616".into()) };
     let handed_back = b.handle(&delivery).await.expect_err("node B has no client for this login");
     assert!(handed_back.retry_after.is_some_and(|d| d <= Duration::from_secs(5)), "back to the queue soon: {handed_back:?}");
@@ -400,14 +393,14 @@ pub async fn a_followed_channel_is_checked_for_new_posts_on_request(sys: &mut Te
 pub async fn from_login_to_a_synced_channel_through_the_bot(sys: &mut TestSystem) {
     use crate::bot::TestBot;
     use siftgram_core::consume::process_batch;
-    use siftgram_core::messages::{Secret, SessionCommand};
+    use siftgram_core::messages::SessionCommand;
     use siftgram_core::ports::OutgoingMessage;
     use siftgram_session_node::sessions::SessionCommands;
 
     let s = TestSessions::start(sys).await;
     let bot = TestBot::start(sys).await;
     let channel = s.telegram.add_numbered_channel(8010, "rust_news", "Rust News", 120);
-    s.telegram.add_account(620, Some("pw"));
+    s.telegram.add_account(620, Some("hunter2-620"));
     let driver = s.driver(sys, "node-a");
     let commands = SessionCommands {
         repo: sys.repo.clone(),
@@ -429,9 +422,11 @@ pub async fn from_login_to_a_synced_channel_through_the_bot(sys: &mut TestSystem
     s.telegram.scan(&url, 620);
     wait_for("the password prompt", Duration::from_secs(5), || async { matches!(sys.repo.login_state(user).await.unwrap(), Some(LoginState::PasswordNeeded { .. })) }).await;
     // The Mini App sends the password as a command.
-    let password = SessionCommand::SubmitPassword { id: "m1".into(), user, password: Secret("pw".into()) };
-    assert!(!format!("{password:?}").contains("pw\""), "never printed");
-    bot.commands.send(OutgoingMessage::new(serde_json::to_string(&password).unwrap()).in_group("620").dedup("m1")).await.unwrap();
+    let password = SessionCommand::SubmitPassword { id: "m1".into(), user, password: s.sealed_password(sys, user, "hunter2-620").await };
+    assert!(!format!("{password:?}").contains("hunter2"), "never printed");
+    let body = serde_json::to_string(&password).unwrap();
+    assert!(!body.contains("hunter2"), "the queue carries only ciphertext: {body}");
+    bot.commands.send(OutgoingMessage::new(body).in_group("620").dedup("m1")).await.unwrap();
     run_commands().await;
     wait_for("the welcome", Duration::from_secs(5), || async {
         bot.telegram.chat(620).iter().any(|m| m.message_id == waiting.message_id && m.text.contains("Вход выполнен"))
@@ -458,4 +453,51 @@ pub async fn from_login_to_a_synced_channel_through_the_bot(sys: &mut TestSystem
     .await;
     stop.send(true).unwrap();
     task.await.unwrap();
+}
+
+pub async fn a_sealed_password_opens_only_for_its_user_in_time_and_never_dead_letters(sys: &mut TestSystem) {
+    use siftgram_core::consume::MessageHandler;
+    use siftgram_core::messages::{SealedSecret, SessionCommand};
+    use siftgram_core::ports::{Receipt, ReceivedMessage};
+
+    let s = TestSessions::start(sys).await;
+    let (user, code) = s.logging_in(sys, 618).await;
+    s.telegram.add_account(618, Some("lilac"));
+    let node = |name: &str| s.commands_on(sys, name);
+    let (a, b) = (node("node-a"), node("node-b"));
+    let LoginState::Waiting { url, .. } = a.login.start(user, code).await.unwrap() else { panic!("a QR code first") };
+    s.telegram.scan(&url, 618);
+    assert!(matches!(a.login.poll(user).await.unwrap(), LoginState::PasswordNeeded { .. }));
+    let max_receives = siftgram_core::schema::queue_spec("commands").unwrap().max_receives;
+    let delivery = |id: &str, password: SealedSecret, receive_count: u32| ReceivedMessage {
+        id: id.into(),
+        body: serde_json::to_string(&SessionCommand::SubmitPassword { id: id.into(), user, password }).unwrap(),
+        receipt: Receipt(format!("r-{id}")),
+        receive_count,
+        group: Some("618".into()),
+    };
+    let unchanged = || async { matches!(sys.repo.login_state(user).await.unwrap(), Some(LoginState::PasswordNeeded { failures: 0, .. })) };
+
+    // The right password, sealed for somebody else, or replayed after it expired: dropped
+    // (acknowledged, so it leaves the queue), and Telegram never sees it.
+    let key = sys.repo.password_key().await.unwrap().unwrap();
+    let now = siftgram_core::Clock::now(&*sys.clock);
+    let for_another = siftgram_sealed::seal(&key, UserId::new(619).unwrap(), now.plus_secs(600), "lilac").unwrap();
+    a.handle(&delivery("p1", for_another, 1)).await.expect("dropped, not retried");
+    let expiring = siftgram_sealed::seal(&key, user, now.plus_secs(10), "lilac").unwrap();
+    sys.clock.advance(11);
+    a.handle(&delivery("p2", expiring, 1)).await.expect("dropped, not retried");
+    assert!(unchanged().await, "neither counted as a wrong password");
+    assert!(sys.repo.load_session(user).await.unwrap().is_none());
+
+    // On another node it goes back to the queue, except on its last delivery: the dead-letter
+    // queue never holds a password, even a sealed one.
+    let fresh = s.sealed_password(sys, user, "lilac").await;
+    assert!(b.handle(&delivery("p3", fresh.clone(), 1)).await.is_err(), "handed back for node A");
+    b.handle(&delivery("p3", fresh.clone(), max_receives)).await.expect("the last delivery is dropped, not dead-lettered");
+    assert!(unchanged().await);
+
+    a.handle(&delivery("p4", fresh, 1)).await.expect("node A uses it");
+    assert_eq!(sys.repo.login_state(user).await.unwrap(), Some(LoginState::Done));
+    assert_eq!(sys.repo.load_session(user).await.unwrap().expect("signed in").account_id, 618);
 }

@@ -7,8 +7,10 @@ use siftgram_core::messages::SessionCommand;
 use siftgram_core::model::{Channel, ChannelId, Username};
 use siftgram_core::repo::RepoError;
 use siftgram_core::rules::{self, LimitError};
+use crate::paging::{MAX_MESSAGE_UTF16, button_caption, clamp_page, nav_row, page_of, paginate, utf16_len};
 use std::sync::Arc;
 use teloxide::types::{CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup};
+use teloxide::utils::html::escape;
 
 /// Checks the tier limit, then asks the session node to resolve and subscribe. A channel the
 /// user already follows is checked for new posts now instead.
@@ -57,29 +59,49 @@ async fn followed_channels(services: &Services, caller: &Caller) -> Result<Vec<C
     Ok(out)
 }
 
-/// The user's channels with how many posts are kept and when each was last synced.
+/// Channels on one page of `/my_channels`; fewer when their titles are long.
+const CHANNELS_PER_PAGE: usize = 15;
+/// What a page's channel lines may add up to, leaving room for the header.
+const CHANNEL_LIST_BUDGET: usize = MAX_MESSAGE_UTF16 - 200;
+/// A channel line without its title and username: bullet, counts, times, loading share.
+const CHANNEL_LINE_EXTRA: usize = 160;
+const LIST_PAGE: &str = "mc:";
+
+/// The user's channels with how many posts are kept and when each was last synced, a page at
+/// a time with ◀ ▶ buttons when they do not fit one message.
 pub async fn my_channels(services: Arc<Services>, caller: Caller) -> HandlerResult {
-    let t = caller.texts();
-    let channels = followed_channels(&services, &caller).await?;
-    let text = if channels.is_empty() {
-        t.no_channels()
-    } else {
-        let tier = caller.user.effective_tier(services.repo.clock().now());
-        let limit = services.repo.catalog().limits(tier).max_channels;
-        let mut lines = vec![t.channels_header(channels.len(), limit)];
-        for c in &channels {
-            let posts = services.repo.channel_stats(c.id).await?.post_count;
-            let mut line = t.channel_line(&c.title, c.username.as_ref().map(Username::as_str), posts, c.last_synced_at);
-            let sync = services.repo.sync_state(c.id).await?;
-            if let Some(share) = history_loaded(posts, &sync, c.last_message_id) {
-                line.push_str(&t.history_loading(share));
-            }
-            lines.push(line);
-        }
-        lines.join("\n")
-    };
-    services.out.send(caller.chat, text, None).await?;
+    let (text, markup) = channels_page(&services, &caller, 0).await?;
+    services.out.send(caller.chat, text, markup).await?;
     Ok(())
+}
+
+async fn channels_page(services: &Services, caller: &Caller, page: usize) -> Result<(String, Option<InlineKeyboardMarkup>), RepoError> {
+    let t = caller.texts();
+    let channels = followed_channels(services, caller).await?;
+    if channels.is_empty() {
+        return Ok((t.no_channels(), None));
+    }
+    // Page bounds come from what the lines can grow to, so only the shown page's stats are read.
+    let sizes: Vec<usize> = channels
+        .iter()
+        .map(|c| utf16_len(&escape(&c.title)) + c.username.as_ref().map_or(0, |u| u.as_str().len()) + CHANNEL_LINE_EXTRA)
+        .collect();
+    let pages = paginate(&sizes, CHANNELS_PER_PAGE, CHANNEL_LIST_BUDGET);
+    let page = clamp_page(page, pages.len());
+    let tier = caller.user.effective_tier(services.repo.clock().now());
+    let limit = services.repo.catalog().limits(tier).max_channels;
+    let mut lines = vec![t.channels_header(channels.len(), limit)];
+    for c in &channels[pages[page].clone()] {
+        let posts = services.repo.channel_stats(c.id).await?.post_count;
+        let mut line = t.channel_line(&c.title, c.username.as_ref().map(Username::as_str), posts, c.last_synced_at);
+        let sync = services.repo.sync_state(c.id).await?;
+        if let Some(share) = history_loaded(posts, &sync, c.last_message_id) {
+            line.push_str(&t.history_loading(share));
+        }
+        lines.push(line);
+    }
+    let markup = (pages.len() > 1).then(|| InlineKeyboardMarkup::new([nav_row(LIST_PAGE, page, pages.len())]));
+    Ok((lines.join("\n"), markup))
 }
 
 /// How much of a channel's history is stored while its backfill runs, in percent (None once
@@ -105,7 +127,27 @@ fn confirm_buttons(caller: &Caller, channel: ChannelId) -> InlineKeyboardMarkup 
     ]])
 }
 
-/// Shows one button per channel (or goes straight to the confirmation for `/remove_channel @name`).
+/// Channel buttons on one page of `/remove_channel` (Telegram caps a keyboard at 100 buttons).
+const REMOVE_PER_PAGE: usize = 10;
+const REMOVE_PAGE: &str = "rmp:";
+
+fn remove_keyboard(channels: &[Channel], page: usize) -> InlineKeyboardMarkup {
+    let pages = channels.len().div_ceil(REMOVE_PER_PAGE).max(1);
+    let page = clamp_page(page, pages);
+    let mut rows: Vec<Vec<InlineKeyboardButton>> = channels
+        .iter()
+        .skip(page * REMOVE_PER_PAGE)
+        .take(REMOVE_PER_PAGE)
+        .map(|c| vec![InlineKeyboardButton::callback(button_caption(&c.title), format!("{PICK}{}", c.id))])
+        .collect();
+    if pages > 1 {
+        rows.push(nav_row(REMOVE_PAGE, page, pages));
+    }
+    InlineKeyboardMarkup::new(rows)
+}
+
+/// Shows the channels as buttons, a page at a time (or goes straight to the confirmation for
+/// `/remove_channel @name`).
 pub async fn remove_channel(services: Arc<Services>, caller: Caller, arg: String) -> HandlerResult {
     let t = caller.texts();
     let channels = followed_channels(&services, &caller).await?;
@@ -122,8 +164,7 @@ pub async fn remove_channel(services: Arc<Services>, caller: Caller, arg: String
         services.out.send(caller.chat, t.no_channels(), None).await?;
         return Ok(());
     }
-    let rows = channels.iter().map(|c| [InlineKeyboardButton::callback(c.title.clone(), format!("{PICK}{}", c.id))]);
-    services.out.send(caller.chat, t.choose_channel_to_remove(), Some(InlineKeyboardMarkup::new(rows))).await?;
+    services.out.send(caller.chat, t.choose_channel_to_remove(), Some(remove_keyboard(&channels, 0))).await?;
     Ok(())
 }
 
@@ -138,6 +179,16 @@ pub async fn on_callback(services: Arc<Services>, caller: Caller, query: Callbac
     let edit = |text, markup| services.out.edit(caller.chat, message, text, markup);
     if data == CANCEL {
         edit(t.cancelled(), None).await?;
+    } else if let Some(page) = page_of(data, LIST_PAGE) {
+        let (text, markup) = channels_page(&services, &caller, page).await?;
+        edit(text, markup).await?;
+    } else if let Some(page) = page_of(data, REMOVE_PAGE) {
+        let channels = followed_channels(&services, &caller).await?;
+        if channels.is_empty() {
+            edit(t.no_channels(), None).await?;
+        } else {
+            edit(t.choose_channel_to_remove(), Some(remove_keyboard(&channels, page))).await?;
+        }
     } else if let Some(channel) = channel_of(PICK) {
         match services.repo.get_channel(channel).await? {
             Some(c) if follows(&services, &caller, channel).await? => edit(t.confirm_remove(&c.title), Some(confirm_buttons(&caller, channel))).await?,

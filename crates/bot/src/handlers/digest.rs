@@ -9,10 +9,16 @@ use siftgram_core::messages::JobRequest;
 use siftgram_core::model::{DigestFrequency, DigestSettings, DigestStyle, Username};
 use siftgram_core::repo::RepoError;
 use siftgram_core::rules::{self, LimitError};
+use crate::paging::button_caption;
+use siftgram_core::model::MAX_TAG_CHARS;
 use std::sync::Arc;
 use teloxide::types::{CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup};
 
 pub const BUTTON_PREFIX: &str = "dg:";
+/// Channel names the panel shows before "and N more".
+const PANEL_CHANNELS: usize = 10;
+/// Tags a digest can be narrowed to.
+const MAX_DIGEST_TAGS: usize = 20;
 
 fn buttons(caller: &Caller, s: &DigestSettings) -> InlineKeyboardMarkup {
     let t = caller.texts();
@@ -26,11 +32,13 @@ fn buttons(caller: &Caller, s: &DigestSettings) -> InlineKeyboardMarkup {
 }
 
 async fn panel(services: &Services, caller: &Caller, s: &DigestSettings) -> Result<(String, InlineKeyboardMarkup), RepoError> {
+    // The panel must fit one message whatever the user picked: a few names, then how many more.
     let mut titles = Vec::new();
-    for id in &s.channels {
-        titles.push(services.repo.get_channel(*id).await?.map_or_else(|| id.to_string(), |c| c.title));
+    for id in s.channels.iter().take(PANEL_CHANNELS) {
+        titles.push(services.repo.get_channel(*id).await?.map_or_else(|| id.to_string(), |c| button_caption(&c.title)));
     }
-    Ok((caller.texts().digest_panel(s, &titles), buttons(caller, s)))
+    let more = s.channels.len().saturating_sub(PANEL_CHANNELS);
+    Ok((caller.texts().digest_panel(s, &titles, more), buttons(caller, s)))
 }
 
 /// The tier must include digests; otherwise the user is told and nothing changes.
@@ -107,7 +115,7 @@ async fn apply_text_setting(services: &Services, caller: &Caller, s: &mut Digest
             Err(_) => return Ok(Err(format!("{value:?} is not a number"))),
         },
         "tags" | "теги" => {
-            s.tags = if value == "-" { Vec::new() } else { value.split(',').map(|t| t.trim().trim_start_matches('#').to_lowercase()).filter(|t| !t.is_empty()).take(20).collect() };
+            s.tags = if value == "-" { Vec::new() } else { value.split(',').map(|t| t.trim().trim_start_matches('#').to_lowercase().chars().take(MAX_TAG_CHARS).collect::<String>()).filter(|t| !t.is_empty()).take(MAX_DIGEST_TAGS).collect() };
         }
         "channels" | "каналы" => {
             let mut ids = Vec::new();

@@ -17,7 +17,7 @@ pub use error::ValidationError;
 pub use history::{QueryKind, QueryRecord};
 pub use invite::{INVITE_HOLD_SECS, Invite, InviteCode, InviteHold};
 pub use lease::Lease;
-pub use post::{MediaKind, Post, PostKey, MAX_POST_TEXT_CHARS};
+pub use post::{MAX_POST_TEXT_CHARS, MAX_TAG_CHARS, MediaKind, Post, PostKey};
 pub use subscription::{Subscription, SubscriptionSettings};
 pub use tier::{Tier, TierCatalog, TierChange, TierChangeReason, TierLimits};
 pub use user::{Language, MAX_DISPLAY_NAME_CHARS, Role, User, UserId};

@@ -16,23 +16,84 @@ fn update_key(update_id: u32) -> Key {
     Key::new(format!("update#{update_id}"), "update")
 }
 
+/// What a claim on an update found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpdateClaim {
+    /// Ours to handle: new, or handled before and failed `failures` times.
+    Claimed { failures: u32 },
+    /// Already handled, being handled, or given up on: do nothing.
+    Taken,
+}
+
+/// What became of a failed update's claim.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpdateFailure {
+    /// Released: a redelivery is handled again. `failures` so far, this one included.
+    WillRetry { failures: u32 },
+    /// It failed `max` times: kept as taken, so no redelivery runs it again.
+    GaveUp { failures: u32 },
+}
+
+const RUNNING: &str = "running";
+const FAILED: &str = "failed";
+const GAVE_UP: &str = "gave-up";
+
+fn claim_item(update_id: u32, state: &str, failures: u32, now: Timestamp) -> Item {
+    let mut attrs = Attrs::new();
+    attrs.insert("at".into(), now.0.into());
+    attrs.insert("state".into(), state.into());
+    attrs.insert("failures".into(), failures.into());
+    Item::new(update_key(update_id), attrs).expiring_at(now.plus_secs(UPDATE_CLAIM_TTL_SECS))
+}
+
+fn claim_state(item: &Item) -> (&str, u32) {
+    // Claims written before failures were counted have neither attribute: they are running.
+    let state = item.attr("state").and_then(|v| v.as_str()).unwrap_or(RUNNING);
+    let failures = item.attr("failures").and_then(|v| v.as_u64()).unwrap_or(0) as u32;
+    (state, failures)
+}
+
 impl Repository {
-    /// Records that update `update_id` is being handled. False when it already was (a retried
-    /// webhook delivery or a second poller): the caller must then do nothing.
-    pub async fn claim_update(&self, update_id: u32) -> Result<bool, RepoError> {
-        let mut attrs = Attrs::new();
-        attrs.insert("at".into(), self.clock.now().0.into());
-        let item = Item::new(update_key(update_id), attrs).expiring_at(self.clock.now().plus_secs(UPDATE_CLAIM_TTL_SECS));
-        match self.store.put(item, Condition::NotExists).await {
-            Ok(_) => Ok(true),
-            Err(StoreError::ConditionFailed(_)) => Ok(false),
+    /// Records that update `update_id` is being handled. `Taken` when it already was (a retried
+    /// webhook delivery or a second poller) or was given up on: the caller must then do nothing.
+    /// An update whose earlier handling failed is claimed again, with its failure count.
+    pub async fn claim_update(&self, update_id: u32) -> Result<UpdateClaim, RepoError> {
+        let now = self.clock.now();
+        match self.store.put(claim_item(update_id, RUNNING, 0, now), Condition::NotExists).await {
+            Ok(_) => return Ok(UpdateClaim::Claimed { failures: 0 }),
+            Err(StoreError::ConditionFailed(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let Some(current) = self.store.get(&update_key(update_id)).await? else {
+            // Expired between the two calls; a new claim next time.
+            return Ok(UpdateClaim::Taken);
+        };
+        let (state, failures) = claim_state(&current);
+        if state != FAILED {
+            return Ok(UpdateClaim::Taken);
+        }
+        match self.store.put(claim_item(update_id, RUNNING, failures, now), Condition::Version(current.version)).await {
+            Ok(_) => Ok(UpdateClaim::Claimed { failures }),
+            Err(StoreError::ConditionFailed(_)) => Ok(UpdateClaim::Taken),
             Err(e) => Err(e.into()),
         }
     }
 
-    /// Forgets a claim whose handling failed, so Telegram's redelivery is handled again.
-    pub async fn release_update(&self, update_id: u32) -> Result<(), RepoError> {
-        Ok(self.store.delete(&update_key(update_id), Condition::Always).await?)
+    /// Records that handling a claimed update failed: released for Telegram's redelivery while
+    /// it has failed fewer than `max_failures` times, then kept as taken for good (a poison
+    /// update must not hold up everything behind it).
+    pub async fn fail_update(&self, update_id: u32, max_failures: u32) -> Result<UpdateFailure, RepoError> {
+        let now = self.clock.now();
+        let current = self.store.get(&update_key(update_id)).await?;
+        let failures = current.as_ref().map_or(0, |i| claim_state(i).1) + 1;
+        let (state, outcome) = if failures >= max_failures {
+            (GAVE_UP, UpdateFailure::GaveUp { failures })
+        } else {
+            (FAILED, UpdateFailure::WillRetry { failures })
+        };
+        // Only the claim's holder calls this, so a plain put cannot race another writer.
+        self.store.put(claim_item(update_id, state, failures, now), Condition::Always).await?;
+        Ok(outcome)
     }
 
     /// Takes one token from `user`'s bucket.

@@ -31,6 +31,7 @@
 //! | embedding cache | `emb#<model>` | `<kind>#<hash>#<len>` (TTL) | |
 //! | lease | `lease#<resource>` | `lease` (TTL) | |
 //! | migration | `meta#migrations` | `<version:06>` | |
+//! | password sealing key (public) | `meta#keys` | `password` | |
 
 mod answers;
 mod channels;
@@ -49,6 +50,7 @@ mod sync;
 mod users;
 
 pub use error::RepoError;
+pub use intake::{UpdateClaim, UpdateFailure};
 pub use digests::DigestProgress;
 pub use migrations::AppliedMigration;
 pub use posts::{ChannelStats, PostInsert};

@@ -48,7 +48,22 @@ fn login_key(user: UserId) -> Key {
     Key::new(user_pk(user), "login")
 }
 
+fn password_key_key() -> Key {
+    Key::new("meta#keys", "password")
+}
+
 impl Repository {
+    /// Publishes the session node's public key that 2FA passwords are sealed to.
+    pub async fn publish_password_key(&self, key: &crate::messages::PasswordKeyInfo) -> Result<(), RepoError> {
+        self.store.put(item_of(password_key_key(), key), Condition::Always).await?;
+        Ok(())
+    }
+
+    /// The key senders seal passwords to; None until a session node has started.
+    pub async fn password_key(&self) -> Result<Option<crate::messages::PasswordKeyInfo>, RepoError> {
+        self.store.get(&password_key_key()).await?.map(|i| decode("password key", &i)).transpose()
+    }
+
     pub async fn save_session(&self, user: UserId, session: &StoredSession) -> Result<(), RepoError> {
         self.store.put(session_item(user, session), Condition::Always).await?;
         Ok(())

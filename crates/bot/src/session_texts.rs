@@ -13,8 +13,12 @@ impl Texts {
     pub fn login_blocked(self) -> String {
         pick(self.0, "⛔ Слишком много неверных паролей. Попробуйте через 15 минут.", "⛔ Too many wrong passwords. Try again in 15 minutes.")
     }
-    pub fn channel_added(self, title: &str) -> String {
-        pick(self.0, &format!("✅ Канал «{}» добавлен. Загружаю историю — посты появятся в ответах по мере загрузки.", escape(title)), &format!("✅ Added “{}”. Loading its history — posts show up in answers as they arrive.", escape(title)),
+    /// `kept`: the channel's allowance, of its history and of new posts a day.
+    pub fn channel_added(self, title: &str, kept: u32) -> String {
+        pick(
+            self.0,
+            &format!("✅ Канал «{}» добавлен. Загружаю последние {kept} постов истории — они появятся в ответах по мере загрузки; новых постов сохраняется до {kept} в день.", escape(title)),
+            &format!("✅ Added “{}”. Loading its newest {kept} posts — they show up in answers as they arrive; up to {kept} new posts a day are kept.", escape(title)),
         )
     }
     pub fn channel_not_found(self, username: &str) -> String {

@@ -155,6 +155,18 @@ impl Texts {
             Language::En => format!(" — loading history: ≈{percent}%"),
         }
     }
+    pub fn history_limited(self, kept: u64) -> String {
+        match self.0 {
+            Language::Ru => format!(" — из истории сохранены последние {kept} (лимит тарифа)"),
+            Language::En => format!(" — the newest {kept} of its history kept (plan limit)"),
+        }
+    }
+    pub fn not_kept_today(self, not_kept: u32) -> String {
+        match self.0 {
+            Language::Ru => format!(" — сегодня не сохранено сверх лимита: {not_kept}"),
+            Language::En => format!(" — {not_kept} over today's limit not kept"),
+        }
+    }
     pub fn pending_channel(self) -> String {
         self.ru_en("(канал ещё загружается)", "(channel still loading)")
     }
@@ -203,11 +215,11 @@ impl Texts {
         };
         match self.0 {
             Language::Ru => format!(
-                "Тариф: <b>{tier}</b>{until}\nКаналы: {channels} из {}\nВопросов в день: {asked_today} из {}\nПостов в день: {}\nДайджесты: {digests}",
+                "Тариф: <b>{tier}</b>{until}\nКаналы: {channels} из {}\nВопросов в день: {asked_today} из {}\nНовых постов в день на канал: {}\nДайджесты: {digests}",
                 limits.max_channels, limits.rag_queries_per_day, limits.posts_per_day
             ),
             Language::En => format!(
-                "Plan: <b>{tier}</b>{until}\nChannels: {channels} of {}\nQuestions per day: {asked_today} of {}\nPosts per day: {}\nDigests: {digests}",
+                "Plan: <b>{tier}</b>{until}\nChannels: {channels} of {}\nQuestions per day: {asked_today} of {}\nNew posts per day per channel: {}\nDigests: {digests}",
                 limits.max_channels, limits.rag_queries_per_day, limits.posts_per_day
             ),
         }

@@ -48,6 +48,12 @@ impl DailyQuota {
     }
 }
 
+/// How many posts a channel followed by users of `follower_tiers` keeps: of its history, and
+/// of new posts per UTC day. It is stored once for all of them, so the best plan decides.
+pub fn channel_allowance(follower_tiers: impl IntoIterator<Item = Tier>, catalog: &TierCatalog) -> u32 {
+    follower_tiers.into_iter().map(|t| catalog.limits(t).posts_per_day).max().unwrap_or(0)
+}
+
 /// One more use of a daily quota when `used` have been spent today.
 pub fn check_daily_quota(
     quota: DailyQuota,
@@ -236,6 +242,14 @@ impl TokenBucket {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_channel_keeps_what_its_best_followers_plan_allows() {
+        let catalog = TierCatalog::default();
+        assert_eq!(channel_allowance([Tier::Free], &catalog), 100);
+        assert_eq!(channel_allowance([Tier::Free, Tier::Premium, Tier::Basic], &catalog), 2000);
+        assert_eq!(channel_allowance([], &catalog), 0, "nobody with access: nothing more is kept");
+    }
     use crate::model::{InviteCode, Language, Role};
 
     const NOW: Timestamp = Timestamp(1_700_000_000);

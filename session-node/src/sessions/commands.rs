@@ -140,7 +140,8 @@ impl SessionCommands {
                     }
                     Err(e) => return Err(retry(e)),
                 }
-                self.say(reply, t.channel_added(&remote.title)).await;
+                let kept = self.repo.channel_allowance(remote.id).await.map_err(retry)?;
+                self.say(reply, t.channel_added(&remote.title, kept)).await;
                 self.announce(Event::ChannelResolved { user, channel: remote.id }).await;
             }
             Err(TelegramError::ChannelNotFound | TelegramError::ChannelPrivate) => {

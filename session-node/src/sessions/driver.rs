@@ -160,6 +160,8 @@ impl SessionDriver {
                     other => other?,
                 }
                 ours = channels.iter().filter(|(id, _)| owned.contains(id)).map(|(k, v)| (*k, v.clone())).collect();
+                // A history stopped at its allowance goes on when a follower's plan grows.
+                done.clear();
                 last_renew = Some(Instant::now());
             }
             while let Ok(request) = mailbox.try_recv() {

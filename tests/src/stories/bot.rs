@@ -179,11 +179,19 @@ pub async fn my_channels_shows_post_counts_and_sync_times(sys: &mut TestSystem) 
     // While the history loads, how much of it is stored (the newest id bounds the count).
     channel.last_message_id = Some(12);
     sys.repo.save_channel(&channel).await.unwrap();
-    let mut sync = siftgram_core::repo::SyncState { oldest_published: Some(10), newest_published: Some(12), backfilled: 3, backfill_done: false };
+    let mut sync = siftgram_core::repo::SyncState { oldest_published: Some(10), newest_published: Some(12), backfilled: 3, backfill_done: false, history_limit: None };
     sys.repo.save_sync_state(id, &sync).await.unwrap();
     let reply = bot.says(&anna, "/my_channels").await;
     assert!(reply.text.contains("постов: 3, обновлён 2026-11-21 09:05 UTC — история загружается: ≈25%"), "{}", reply.text);
+    // Stopped at the plan's allowance, and over today's: the user is told what is kept.
+    sync.history_limit = Some(100);
+    sys.repo.save_sync_state(id, &sync).await.unwrap();
+    sys.repo.keep_new_posts(id, 130, 100).await.unwrap();
+    let reply = bot.says(&anna, "/my_channels").await;
+    assert!(reply.text.contains("из истории сохранены последние 100 (лимит тарифа) — сегодня не сохранено сверх лимита: 30"), "{}", reply.text);
+    assert!(!reply.text.contains("загружается"), "{}", reply.text);
     sync.backfill_done = true;
+    sync.history_limit = None;
     sys.repo.save_sync_state(id, &sync).await.unwrap();
     assert!(!bot.says(&anna, "/my_channels").await.text.contains("загружается"), "complete: nothing more to say");
 }

@@ -32,6 +32,7 @@ macro_rules! sessions_stories {
             a_followed_channel_is_checked_for_new_posts_on_request,
             from_login_to_a_synced_channel_through_the_bot,
             a_sealed_password_opens_only_for_its_user_in_time_and_never_dead_letters,
+            a_channel_keeps_what_its_followers_plans_allow,
         );
     };
 }
@@ -442,6 +443,9 @@ pub async fn from_login_to_a_synced_channel_through_the_bot(sys: &mut TestSystem
         bot.telegram.chat(620).iter().any(|m| m.message_id == adding.message_id && m.text.contains("добавлен"))
     })
     .await;
+    let added = bot.telegram.chat(620).into_iter().find(|m| m.message_id == adding.message_id).unwrap();
+    let trial = sys.repo.catalog().limits(siftgram_core::model::Tier::Trial).posts_per_day;
+    assert!(added.text.contains(&format!("последние {trial} постов")) && added.text.contains(&format!("до {trial} в день")), "told what is kept: {}", added.text);
     wait_for("the backfill", Duration::from_secs(20), || async { backfill_done(sys, channel).await }).await;
     s.index_all().await;
     assert_eq!(s.stored_ids(sys, channel).await.len(), 120);
@@ -500,4 +504,58 @@ pub async fn a_sealed_password_opens_only_for_its_user_in_time_and_never_dead_le
     a.handle(&delivery("p4", fresh, 1)).await.expect("node A uses it");
     assert_eq!(sys.repo.login_state(user).await.unwrap(), Some(LoginState::Done));
     assert_eq!(sys.repo.load_session(user).await.unwrap().expect("signed in").account_id, 618);
+}
+
+pub async fn a_channel_keeps_what_its_followers_plans_allow(sys: &mut TestSystem) {
+    use siftgram_core::model::Tier;
+    let s = TestSessions::start(sys).await;
+    let channel = s.telegram.add_numbered_channel(8020, "firehose", "Поток", 300);
+    let fedor = s.signed_in(sys, 621).await;
+    sys.repo.update_user(fedor, |u| {
+        u.tier = Tier::Free;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    s.follow(sys, fedor, channel, "firehose", "Поток").await;
+    let free = sys.repo.catalog().limits(Tier::Free).posts_per_day;
+    assert_eq!(sys.repo.channel_allowance(channel).await.unwrap(), free);
+
+    // History: only the newest `free` posts are fetched, stored and embedded.
+    let (stop, task) = spawn(&s.driver(sys, "node-a"), fedor);
+    wait_for("the history up to the plan's limit", Duration::from_secs(60), || async {
+        sys.repo.sync_state(channel).await.unwrap().history_limit == Some(u64::from(free))
+    })
+    .await;
+    s.index_all().await;
+    let newest: Vec<i64> = (301 - i64::from(free)..=300).collect();
+    assert_eq!(s.stored_ids(sys, channel).await, newest);
+
+    // New posts: `free` a day are kept, the rest counted as not kept.
+    let last = (0..free + 20).map(|i| s.telegram.post(channel, &format!("Пост номер {i}"))).last().unwrap();
+    wait_for("the live posts", Duration::from_secs(60), || async { sys.repo.sync_state(channel).await.unwrap().newest_published >= Some(last) }).await;
+    s.index_all().await;
+    assert_eq!(s.stored_ids(sys, channel).await.len() as u32, 2 * free);
+    assert_eq!(sys.repo.kept_today(channel).await.unwrap(), siftgram_core::repo::KeptToday { kept: free, not_kept: 20 });
+
+    // A premium reader follows too: the history goes on to the beginning.
+    let gala = s.signed_in(sys, 622).await;
+    sys.repo.update_user(gala, |u| {
+        u.tier = Tier::Premium;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    s.follow(sys, gala, channel, "firehose", "Поток").await;
+    wait_for("the rest of the history", Duration::from_secs(60), || async { backfill_done(sys, channel).await }).await;
+    stop.send(true).unwrap();
+    assert_eq!(task.await.unwrap(), DriveEnd::Stopped);
+    s.index_all().await;
+    assert_eq!(s.stored_ids(sys, channel).await.len() as u32, 300 + free);
+    assert_eq!(sys.repo.sync_state(channel).await.unwrap().history_limit, None);
+
+    // The next UTC day has a fresh allowance.
+    sys.clock.advance(24 * 3600);
+    assert_eq!(sys.repo.keep_new_posts(channel, 5, free).await.unwrap(), 5);
+    assert_eq!(sys.repo.kept_today(channel).await.unwrap(), siftgram_core::repo::KeptToday { kept: 5, not_kept: 0 });
 }

@@ -63,8 +63,8 @@ async fn followed_channels(services: &Services, caller: &Caller) -> Result<Vec<C
 const CHANNELS_PER_PAGE: usize = 15;
 /// What a page's channel lines may add up to, leaving room for the header.
 const CHANNEL_LIST_BUDGET: usize = MAX_MESSAGE_UTF16 - 200;
-/// A channel line without its title and username: bullet, counts, times, loading share.
-const CHANNEL_LINE_EXTRA: usize = 160;
+/// A channel line without its title and username: bullet, counts, times, history, limits.
+const CHANNEL_LINE_EXTRA: usize = 260;
 const LIST_PAGE: &str = "mc:";
 
 /// The user's channels with how many posts are kept and when each was last synced, a page at
@@ -95,8 +95,17 @@ async fn channels_page(services: &Services, caller: &Caller, page: usize) -> Res
         let posts = services.repo.channel_stats(c.id).await?.post_count;
         let mut line = t.channel_line(&c.title, c.username.as_ref().map(Username::as_str), posts, c.last_synced_at);
         let sync = services.repo.sync_state(c.id).await?;
-        if let Some(share) = history_loaded(posts, &sync, c.last_message_id) {
-            line.push_str(&t.history_loading(share));
+        match sync.history_limit {
+            Some(kept) => line.push_str(&t.history_limited(kept)),
+            None => {
+                if let Some(share) = history_loaded(posts, &sync, c.last_message_id) {
+                    line.push_str(&t.history_loading(share));
+                }
+            }
+        }
+        let today = services.repo.kept_today(c.id).await?;
+        if today.not_kept > 0 {
+            line.push_str(&t.not_kept_today(today.not_kept));
         }
         lines.push(line);
     }
@@ -218,7 +227,7 @@ mod tests {
 
     #[test]
     fn the_loaded_share_is_an_estimate_below_100_until_the_backfill_ends() {
-        let running = SyncState { oldest_published: Some(50), newest_published: Some(200), backfilled: 150, backfill_done: false };
+        let running = SyncState { oldest_published: Some(50), newest_published: Some(200), backfilled: 150, backfill_done: false, history_limit: None };
         assert_eq!(history_loaded(150, &running, Some(200)), Some(75));
         assert_eq!(history_loaded(150, &running, Some(120)), Some(75), "the newest published id counts too");
         assert_eq!(history_loaded(400, &running, Some(200)), Some(99), "ids bound the count only roughly");

@@ -22,6 +22,7 @@
 //! | channel | `channel#<id>` | `channel` | `channels` / `<id:020>` |
 //! | channel stats | `channel#<id>` | `stats` | |
 //! | sync cursor | `channel#<id>` | `sync` | |
+//! | new posts kept today | `channel#<id>` | `kept#<utc day>` (TTL) | |
 //! | user session | `user#<id>` | `session` (encrypted) | `sessions` / `<id:020>` |
 //! | login state | `user#<id>` | `login` (TTL 10 min) | |
 //! | username pointer | `chname#<username>` | `channel` | |
@@ -33,6 +34,7 @@
 //! | migration | `meta#migrations` | `<version:06>` | |
 //! | password sealing key (public) | `meta#keys` | `password` | |
 
+mod allowance;
 mod answers;
 mod channels;
 mod codec;
@@ -49,6 +51,7 @@ mod sessions;
 mod sync;
 mod users;
 
+pub use allowance::KeptToday;
 pub use error::RepoError;
 pub use intake::{UpdateClaim, UpdateFailure};
 pub use digests::DigestProgress;

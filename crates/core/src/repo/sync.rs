@@ -11,12 +11,16 @@ use serde::{Deserialize, Serialize};
 pub struct SyncState {
     /// The oldest message id published by the backfill (it continues below this).
     pub oldest_published: Option<i64>,
-    /// The backfill reached the beginning of the channel (or the configured depth).
+    /// The backfill reached the beginning of the channel.
     pub backfill_done: bool,
     /// The newest message id published (catch-up continues above this).
     pub newest_published: Option<i64>,
     /// Messages published by the backfill so far.
     pub backfilled: u64,
+    /// The backfill stopped here, at the most the channel keeps of its history (its allowance,
+    /// or the configured depth); it goes on if that grows. None while it runs or once done.
+    #[serde(default)]
+    pub history_limit: Option<u64>,
 }
 
 fn sync_key(channel: ChannelId) -> Key {

@@ -47,10 +47,20 @@ impl ChannelSync {
     /// One page of history below the cursor, published, then the cursor moved.
     pub async fn backfill_page(&self, client: &dyn TelegramUser, channel: &RemoteChannel) -> Result<BackfillStep, SyncError> {
         let mut state = self.repo.sync_state(channel.id).await?;
-        if state.backfill_done || self.depth.is_some_and(|d| state.backfilled >= d) {
+        if state.backfill_done {
             return Ok(BackfillStep::Done);
         }
-        let messages = client.history(channel, state.oldest_published, self.page).await?;
+        let bound = self.history_bound(channel.id).await?;
+        if state.backfilled >= bound {
+            if state.history_limit != Some(bound) {
+                state.history_limit = Some(bound);
+                self.repo.save_sync_state(channel.id, &state).await?;
+            }
+            return Ok(BackfillStep::Done);
+        }
+        state.history_limit = None;
+        let want = self.page.min(usize::try_from(bound - state.backfilled).unwrap_or(usize::MAX));
+        let messages = client.history(channel, state.oldest_published, want).await?;
         if messages.is_empty() {
             state.backfill_done = true;
             self.repo.save_sync_state(channel.id, &state).await?;
@@ -74,6 +84,27 @@ impl ChannelSync {
         Ok(BackfillStep::Published(messages.len()))
     }
 
+    /// How many messages of the channel's history are kept: its allowance (the best plan among
+    /// its followers), within the configured depth.
+    async fn history_bound(&self, channel: ChannelId) -> Result<u64, RepoError> {
+        let allowance = u64::from(self.repo.channel_allowance(channel).await?);
+        Ok(self.depth.map_or(allowance, |d| d.min(allowance)))
+    }
+
+    /// The first of `posts` (new ones, in order) that today's allowance keeps.
+    async fn within_allowance(&self, channel: ChannelId, mut posts: Vec<PostMessage>) -> Result<Vec<PostMessage>, RepoError> {
+        if posts.is_empty() {
+            return Ok(posts);
+        }
+        let allowance = self.repo.channel_allowance(channel).await?;
+        let kept = self.repo.keep_new_posts(channel, posts.len() as u32, allowance).await? as usize;
+        if kept < posts.len() {
+            tracing::info!(channel = %channel, kept, not_kept = posts.len() - kept, allowance, "over today's allowance: the rest is not kept");
+        }
+        posts.truncate(kept);
+        Ok(posts)
+    }
+
     async fn announce(&self, event: Event) -> Result<(), QueueError> {
         match &self.events {
             Some(events) => events.send(crate::ports::OutgoingMessage::new(serde_json::to_string(&event).expect("events serialize"))).await,
@@ -92,23 +123,51 @@ impl ChannelSync {
                 return Ok(published);
             }
             let posts: Vec<PostMessage> = messages.iter().filter_map(|m| message_to_post(channel, m)).map(|post| PostMessage::Publish { post }).collect();
+            let posts = self.within_allowance(channel.id, posts).await?;
             self.publisher.publish(&posts).await?;
-            published += messages.len();
+            published += posts.len();
             state.newest_published = state.newest_published.max(messages.iter().map(|m| m.id).max());
             self.repo.save_sync_state(channel.id, &state).await?;
         }
     }
 
-    /// Live events as posts, edits and tombstones on the posts queue.
+    /// Live events as posts, edits and tombstones on the posts queue, in the order they came.
+    /// New posts take room in their channel's allowance for today; edits and deletions of
+    /// posts already kept do not.
     pub async fn apply_live(&self, events: Vec<LiveEvent>, channels: &HashMap<ChannelId, RemoteChannel>) -> Result<usize, SyncError> {
+        let mut wanted: HashMap<ChannelId, u32> = HashMap::new();
+        for event in &events {
+            if let LiveEvent::New(id, _) = event
+                && channels.contains_key(id)
+            {
+                *wanted.entry(*id).or_default() += 1;
+            }
+        }
+        let mut room: HashMap<ChannelId, u32> = HashMap::new();
+        for (channel, n) in wanted {
+            let allowance = self.repo.channel_allowance(channel).await?;
+            let kept = self.repo.keep_new_posts(channel, n, allowance).await?;
+            if kept < n {
+                tracing::info!(channel = %channel, kept, not_kept = n - kept, allowance, "over today's allowance: the rest is not kept");
+            }
+            room.insert(channel, kept);
+        }
         let mut out = Vec::new();
         let mut newest: HashMap<ChannelId, i64> = HashMap::new();
         for event in events {
+            let is_new = matches!(event, LiveEvent::New(..));
             match event {
                 LiveEvent::New(id, m) | LiveEvent::Edited(id, m) => {
                     let Some(channel) = channels.get(&id) else { continue };
                     let e = newest.entry(id).or_insert(m.id);
                     *e = (*e).max(m.id);
+                    if is_new {
+                        let left = room.entry(id).or_default();
+                        if *left == 0 {
+                            continue;
+                        }
+                        *left -= 1;
+                    }
                     if let Some(post) = message_to_post(channel, &m) {
                         out.push(PostMessage::Publish { post });
                     }

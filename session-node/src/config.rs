@@ -95,11 +95,7 @@ impl Config {
             .unwrap_or_else(|| "127.0.0.1:8080".into())
             .parse()
             .map_err(|e| ConfigError::Invalid { name: "SIFTGRAM_HTTP_ADDR", why: format!("{e}") })?;
-        let tiers = match get("SIFTGRAM_TIERS_JSON") {
-            Some(json) => TierCatalog::with_overrides_json(&json)
-                .map_err(|e| ConfigError::Invalid { name: "SIFTGRAM_TIERS_JSON", why: e.to_string() })?,
-            None => TierCatalog::default(),
-        };
+        let tiers = TierCatalog::from_lookup(&lookup).map_err(|(name, why)| ConfigError::Invalid { name, why })?;
         let bot = BotConfig::from_lookup(&lookup).map_err(|e| ConfigError::Invalid { name: e.name, why: e.why })?;
         let embedder = EmbedderConfig::from_lookup(&lookup).map_err(|(name, why)| ConfigError::Invalid { name, why })?;
         let ops_token = get("SIFTGRAM_OPS_TOKEN");

@@ -13,7 +13,7 @@ use std::sync::Arc;
 async fn scheduler(sys: &TestSystem, index: &EmbeddedIndex) -> siftgram_fn_scheduler::Scheduler {
     sys.queue(siftgram_core::schema::queue_spec("jobs").unwrap()).await;
     let (sdk, table, prefix) = sys.aws_parts().unwrap();
-    siftgram_fn_scheduler::build_with(sdk, table, prefix, sys.clock.clone(), Arc::new(index.clone())).await.unwrap()
+    siftgram_fn_scheduler::build_with(sdk, table, prefix, sys.clock.clone(), Arc::new(index.clone()), sys.repo.catalog().clone()).await.unwrap()
 }
 
 mod localstack {

@@ -41,10 +41,7 @@ impl Config {
         if bot.settings.webhook_secret.is_none() {
             return Err(BuildError::Config("SIFTGRAM_WEBHOOK_SECRET is required for a webhook".into()));
         }
-        let tiers = match get("SIFTGRAM_TIERS_JSON") {
-            Some(json) => TierCatalog::with_overrides_json(&json).map_err(|e| BuildError::Config(format!("SIFTGRAM_TIERS_JSON: {e}")))?,
-            None => TierCatalog::default(),
-        };
+        let tiers = TierCatalog::from_lookup(&lookup).map_err(|(name, why)| BuildError::Config(format!("{name}: {why}")))?;
         Ok(Config {
             bot,
             table: get("SIFTGRAM_TABLE").unwrap_or_else(|| "siftgram".into()),

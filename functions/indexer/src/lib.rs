@@ -30,6 +30,7 @@ pub struct Config {
     pub embedder: EmbedderConfig,
     /// The tagging model; None = keyword tags.
     pub tagger: Option<siftgram_models::OpenAiEndpoint>,
+    pub tiers: TierCatalog,
 }
 
 impl Config {
@@ -40,6 +41,7 @@ impl Config {
             resource_prefix: get("SIFTGRAM_RESOURCE_PREFIX").unwrap_or_else(|| "siftgram-".into()),
             embedder: EmbedderConfig::from_lookup(&lookup).map_err(|(name, why)| BuildError(format!("{name}: {why}")))?,
             tagger: siftgram_models::tagger_from_lookup(&lookup),
+            tiers: TierCatalog::from_lookup(&lookup).map_err(|(name, why)| BuildError(format!("{name}: {why}")))?,
         })
     }
 }
@@ -48,7 +50,7 @@ impl Config {
 pub async fn build_with(config: &Config, sdk: &aws_config::SdkConfig, index: Arc<dyn SearchIndex>) -> Result<Indexer, BuildError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = Arc::new(DynamoTableStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table, clock.clone()));
-    let repo = Repository::new(store, clock, TierCatalog::default());
+    let repo = Repository::new(store, clock, config.tiers.clone());
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let events = SqsQueue::open(&sqs, &config.resource_prefix, queue_spec("events").map_err(build_err)?).await.map_err(build_err)?;
     let embedder: Arc<dyn Embedder> = Arc::new(CachedEmbedder::new(config.embedder.build().await.map_err(build_err)?, repo.clone()));
@@ -81,4 +83,17 @@ pub async fn handle(indexer: &Indexer, event: SqsEvent) -> SqsBatchResponse {
         }
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Config;
+    use siftgram_core::model::Tier;
+
+    #[test]
+    fn the_tier_overrides_apply_here_as_in_the_bot() {
+        let config = Config::from_lookup(|k| (k == "SIFTGRAM_TIERS_JSON").then(|| r#"{"premium": {"posts_per_day": 7}}"#.to_owned())).unwrap();
+        assert_eq!(config.tiers.limits(Tier::Premium).posts_per_day, 7);
+        assert!(Config::from_lookup(|k| (k == "SIFTGRAM_TIERS_JSON").then(|| "{".to_owned())).is_err());
+    }
 }

@@ -28,21 +28,23 @@ pub async fn build_with(
     resource_prefix: &str,
     clock: Arc<dyn Clock>,
     index: Arc<dyn SearchIndex>,
+    tiers: TierCatalog,
 ) -> Result<Scheduler, SchedulerError> {
     let store = Arc::new(DynamoTableStore::new(aws_sdk_dynamodb::Client::new(sdk), table, clock.clone()));
     let spec = queue_spec("jobs").map_err(|e| SchedulerError(e.to_string()))?;
     let jobs = SqsQueue::open(&aws_sdk_sqs::Client::new(sdk), resource_prefix, spec).await.map_err(|e| SchedulerError(e.to_string()))?;
-    Ok(Scheduler { repo: Repository::new(store, clock, TierCatalog::default()), index, jobs: Arc::new(jobs) })
+    Ok(Scheduler { repo: Repository::new(store, clock, tiers), index, jobs: Arc::new(jobs) })
 }
 
-/// As deployed: `SIFTGRAM_TABLE`, `SIFTGRAM_RESOURCE_PREFIX`, `SIFTGRAM_QDRANT_URL`,
+/// As deployed: `SIFTGRAM_TABLE`, `SIFTGRAM_RESOURCE_PREFIX`, `SIFTGRAM_TIERS_JSON`, `SIFTGRAM_QDRANT_URL`,
 /// `SIFTGRAM_QDRANT_API_KEY`, `SIFTGRAM_QDRANT_COLLECTION`.
 pub async fn build(sdk: &aws_config::SdkConfig, lookup: impl Fn(&str) -> Option<String>) -> Result<Scheduler, SchedulerError> {
     let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
     let index = siftgram_qdrant::QdrantIndex::from_lookup(&lookup).map_err(|e| SchedulerError(e.to_string()))?;
     let table = get("SIFTGRAM_TABLE").unwrap_or_else(|| "siftgram".into());
     let prefix = get("SIFTGRAM_RESOURCE_PREFIX").unwrap_or_else(|| "siftgram-".into());
-    build_with(sdk, &table, &prefix, Arc::new(SystemClock), Arc::new(index)).await
+    let tiers = TierCatalog::from_lookup(&lookup).map_err(|(name, why)| SchedulerError(format!("{name}: {why}")))?;
+    build_with(sdk, &table, &prefix, Arc::new(SystemClock), Arc::new(index), tiers).await
 }
 
 /// One scheduled event. Retention runs on the first tick of each UTC day (the rule fires every

@@ -36,6 +36,7 @@ pub struct Config {
     pub chat: Option<siftgram_models::ProviderChain>,
     pub searxng: Option<SearxngConfig>,
     pub webhooks: Option<WebhookTargets>,
+    pub tiers: TierCatalog,
 }
 
 impl Config {
@@ -50,6 +51,7 @@ impl Config {
             chat: siftgram_models::chat_from_lookup(&lookup).map_err(|(name, why)| BuildError(format!("{name}: {why}")))?,
             searxng: SearxngConfig::from_lookup(&lookup),
             webhooks: WebhookTargets::from_lookup(&lookup).map_err(|(name, why)| BuildError(format!("{name}: {why}")))?,
+            tiers: TierCatalog::from_lookup(&lookup).map_err(|(name, why)| BuildError(format!("{name}: {why}")))?,
         })
     }
 }
@@ -66,7 +68,7 @@ pub struct Services {
 pub async fn build_with(config: Config, sdk: &aws_config::SdkConfig, index: Arc<dyn SearchIndex>) -> Result<Services, BuildError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = Arc::new(DynamoTableStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table, clock.clone()));
-    let repo = Repository::new(store, clock, TierCatalog::default());
+    let repo = Repository::new(store, clock, config.tiers.clone());
     let events_spec = queue_spec("events").map_err(build_err)?;
     let events = SqsQueue::open(&aws_sdk_sqs::Client::new(sdk), &config.resource_prefix, events_spec.clone()).await.map_err(build_err)?;
     let embedder: Arc<dyn Embedder> = Arc::new(CachedEmbedder::new(config.embedder.build().await.map_err(build_err)?, repo.clone()));
@@ -107,4 +109,23 @@ pub async fn handle(services: &Services, event: SqsEvent) -> SqsBatchResponse {
         }
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Config;
+    use siftgram_core::model::Tier;
+
+    #[test]
+    fn the_tier_overrides_apply_here_as_in_the_bot() {
+        let env = |tiers: &'static str| move |k: &str| match k {
+            "TELEGRAM_BOT_TOKEN" => Some("123:abc".to_owned()),
+            "SIFTGRAM_TIERS_JSON" => Some(tiers.to_owned()),
+            _ => None,
+        };
+        let config = Config::from_lookup(env(r#"{"free": {"rag_queries_per_day": 3}}"#)).unwrap();
+        assert_eq!(config.tiers.limits(Tier::Free).rag_queries_per_day, 3);
+        let err = Config::from_lookup(env(r#"{"free": {"rag": 3}}"#)).err().expect("unknown fields are refused");
+        assert!(err.to_string().contains("SIFTGRAM_TIERS_JSON"), "{err}");
+    }
 }

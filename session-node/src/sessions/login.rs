@@ -21,7 +21,8 @@ fn login_lease(user: UserId) -> String {
     format!("login#{user}")
 }
 
-/// Wrong passwords before the login is blocked, and for how long.
+/// Wrong passwords (within `BLOCK_SECS` of each other, across logins) before logins are
+/// blocked, and for how long.
 pub const MAX_PASSWORD_FAILURES: u32 = 3;
 pub const BLOCK_SECS: i64 = 15 * 60;
 
@@ -87,10 +88,10 @@ impl LoginFlow {
 
     /// A fresh client and its first QR code.
     pub async fn start(&self, user: UserId, invite: InviteCode) -> Result<LoginState, LoginError> {
-        if let Some(LoginState::Blocked { until }) = self.repo.login_state(user).await?
-            && until > self.repo.clock().now()
-        {
-            return Ok(LoginState::Blocked { until });
+        if let Some(until) = self.repo.login_blocked_until(user).await? {
+            let state = LoginState::Blocked { until };
+            self.repo.save_login_state(user, &state).await?;
+            return Ok(state);
         }
         if let Some(owner) = self.hold(user).await? {
             return Err(LoginError::Elsewhere(owner));
@@ -102,7 +103,9 @@ impl LoginFlow {
                 return Err(e.into());
             }
         };
-        self.pending.lock().await.insert(user, Pending { client, invite, failures: 0 });
+        // Wrong passwords of an earlier login still count: a new /login is no fresh start.
+        let failures = self.repo.password_failures(user).await?;
+        self.pending.lock().await.insert(user, Pending { client, invite, failures });
         self.poll(user).await
     }
 
@@ -146,11 +149,13 @@ impl LoginFlow {
                 self.finish(user, account_id, p).await
             }
             Err(TelegramError::PasswordInvalid) => {
-                p.failures += 1;
+                p.failures = self.repo.count_password_failure(user, BLOCK_SECS).await?;
                 let state = if p.failures >= MAX_PASSWORD_FAILURES {
                     pending.remove(&user);
                     self.release(user).await;
-                    LoginState::Blocked { until: self.repo.clock().now().plus_secs(BLOCK_SECS) }
+                    let until = self.repo.clock().now().plus_secs(BLOCK_SECS);
+                    self.repo.block_login(user, until).await?;
+                    LoginState::Blocked { until }
                 } else {
                     LoginState::PasswordNeeded { hint: None, failures: p.failures }
                 };
@@ -186,6 +191,7 @@ impl LoginFlow {
         }
         let sealed = self.cipher.seal(&pending.client.session());
         self.repo.save_session(user, &StoredSession { sealed, account_id, signed_in_at: self.repo.clock().now() }).await?;
+        self.repo.clear_password_failures(user).await?;
         self.repo.save_login_state(user, &LoginState::Done).await?;
         Ok(LoginState::Done)
     }

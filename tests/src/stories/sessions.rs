@@ -314,8 +314,28 @@ pub async fn three_wrong_passwords_block_the_login(sys: &mut TestSystem) {
     let blocked = login.submit_password(user, "c").await.unwrap();
     assert!(matches!(blocked, LoginState::Blocked { .. }), "{blocked:?}");
     assert!(login.submit_password(user, "secret").await.is_err(), "the login is over");
-    assert!(matches!(login.start(user, code).await.unwrap(), LoginState::Blocked { .. }), "and cannot restart while blocked");
+    assert!(matches!(login.start(user, code.clone()).await.unwrap(), LoginState::Blocked { .. }), "and cannot restart while blocked");
     assert!(sys.repo.load_session(user).await.unwrap().is_none());
+
+    // The block lasts the whole 15 minutes, though the login state it was shown in is gone
+    // after 10.
+    sys.clock.advance(14 * 60);
+    assert_eq!(sys.repo.login_state(user).await.unwrap(), None, "the shown state has expired");
+    assert!(matches!(login.start(user, code.clone()).await.unwrap(), LoginState::Blocked { .. }), "still blocked after 14 minutes");
+    assert!(matches!(sys.repo.login_state(user).await.unwrap(), Some(LoginState::Blocked { .. })), "and the Mini App is shown so again");
+    sys.clock.advance(61);
+    let LoginState::Waiting { url, .. } = login.start(user, code.clone()).await.unwrap() else { panic!("free again after 15 minutes") };
+
+    // Wrong passwords count across logins: two, a new /login, one more blocks.
+    s.telegram.scan(&url, 613);
+    login.poll(user).await.unwrap();
+    login.submit_password(user, "d").await.unwrap();
+    assert_eq!(login.submit_password(user, "e").await.unwrap(), LoginState::PasswordNeeded { hint: None, failures: 2 });
+    login.abandon(user).await;
+    let LoginState::Waiting { url, .. } = login.start(user, code).await.unwrap() else { panic!("a new QR code") };
+    s.telegram.scan(&url, 613);
+    assert!(matches!(login.poll(user).await.unwrap(), LoginState::PasswordNeeded { failures: 2, .. }), "the count carried over");
+    assert!(matches!(login.submit_password(user, "f").await.unwrap(), LoginState::Blocked { .. }));
 }
 
 pub async fn a_password_that_reaches_another_node_goes_back_to_the_node_running_the_login(sys: &mut TestSystem) {

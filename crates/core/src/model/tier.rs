@@ -54,6 +54,9 @@ pub struct TierLimits {
     pub default_days: Option<u32>,
 }
 
+/// The setting that overrides tier limits.
+pub const TIERS_SETTING: &str = "SIFTGRAM_TIERS_JSON";
+
 /// The limits of every tier. Defaults are the product's; operators override them with JSON
 /// (`{"basic": {"max_channels": 20, ...}}`, only the tiers and fields they change).
 #[derive(Clone, Debug, PartialEq)]
@@ -95,6 +98,15 @@ struct LimitsOverride {
 impl TierCatalog {
     pub fn limits(&self, tier: Tier) -> TierLimits {
         self.limits[&tier]
+    }
+
+    /// The one reader of the tier settings for every binary (the node and each Lambda), so
+    /// they all enforce the same limits: `SIFTGRAM_TIERS_JSON` overrides, else the defaults.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<TierCatalog, (&'static str, String)> {
+        match lookup(TIERS_SETTING).filter(|v| !v.trim().is_empty()) {
+            Some(json) => TierCatalog::with_overrides_json(&json).map_err(|e| (TIERS_SETTING, e.to_string())),
+            None => Ok(TierCatalog::default()),
+        }
     }
 
     /// The defaults with the given JSON overrides applied.

@@ -25,6 +25,8 @@
 //! | new posts kept today | `channel#<id>` | `kept#<utc day>` (TTL) | |
 //! | user session | `user#<id>` | `session` (encrypted) | `sessions` / `<id:020>` |
 //! | login state | `user#<id>` | `login` (TTL 10 min) | |
+//! | wrong 2FA passwords | `user#<id>` | `pwfail` (TTL 15 min after the last) | |
+//! | login block | `user#<id>` | `loginblock` (TTL: until the block ends) | |
 //! | username pointer | `chname#<username>` | `channel` | |
 //! | post | `post#<channel>` | `<message:020>` | |
 //! | rate bucket | `user#<id>` | `ratelimit` (TTL) | |

@@ -7,7 +7,7 @@ use super::{RepoError, Repository};
 use crate::Timestamp;
 use crate::model::UserId;
 use crate::ports::table_store::query_all;
-use crate::ports::{Condition, Item, Key, Query, StoreError};
+use crate::ports::{Condition, Item, Key, Query, StoreError, Write};
 use serde::{Deserialize, Serialize};
 
 /// How long a login's state stays readable.
@@ -46,6 +46,13 @@ fn session_item(user: UserId, session: &StoredSession) -> Item {
 }
 fn login_key(user: UserId) -> Key {
     Key::new(user_pk(user), "login")
+}
+
+fn password_failures_key(user: UserId) -> Key {
+    Key::new(user_pk(user), "pwfail")
+}
+fn login_block_key(user: UserId) -> Key {
+    Key::new(user_pk(user), "loginblock")
 }
 
 fn password_key_key() -> Key {
@@ -102,6 +109,56 @@ impl Repository {
     pub async fn save_login_state(&self, user: UserId, state: &LoginState) -> Result<(), RepoError> {
         let item = item_of(login_key(user), state).expiring_at(self.clock.now().plus_secs(LOGIN_STATE_TTL_SECS));
         self.store.put(item, Condition::Always).await?;
+        Ok(())
+    }
+
+    /// Counts a wrong 2FA password. The count outlives the login it happened in (a new /login
+    /// does not reset it) and is forgotten `window_secs` after the last wrong one. Returns the
+    /// count, this one included.
+    pub async fn count_password_failure(&self, user: UserId, window_secs: i64) -> Result<u32, RepoError> {
+        for _ in 0..super::MAX_ATTEMPTS {
+            let now = self.clock.now();
+            let current = self.store.get(&password_failures_key(user)).await?.filter(|i| i.is_live(now));
+            let failures = current.as_ref().and_then(|i| i.attr("failures")).and_then(|v| v.as_u64()).unwrap_or(0) as u32 + 1;
+            let mut attrs = crate::ports::Attrs::new();
+            attrs.insert("failures".into(), failures.into());
+            let item = Item::new(password_failures_key(user), attrs).expiring_at(now.plus_secs(window_secs));
+            let condition = current.as_ref().map_or(Condition::NotExists, |i| Condition::Version(i.version));
+            match self.store.put(item, condition).await {
+                Ok(_) => return Ok(failures),
+                Err(StoreError::ConditionFailed(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(RepoError::Contended("password failures"))
+    }
+
+    /// Wrong passwords counted and not yet forgotten.
+    pub async fn password_failures(&self, user: UserId) -> Result<u32, RepoError> {
+        let now = self.clock.now();
+        let item = self.store.get(&password_failures_key(user)).await?.filter(|i| i.is_live(now));
+        Ok(item.and_then(|i| i.attr("failures").and_then(|v| v.as_u64())).unwrap_or(0) as u32)
+    }
+
+    /// No QR login for `user` until `until`; the failure count starts again after it.
+    pub async fn block_login(&self, user: UserId, until: Timestamp) -> Result<(), RepoError> {
+        let mut attrs = crate::ports::Attrs::new();
+        attrs.insert("until".into(), until.0.into());
+        let block = Item::new(login_block_key(user), attrs).expiring_at(until);
+        self.store.transact(vec![Write::Put(block, Condition::Always), Write::Delete(password_failures_key(user), Condition::Always)]).await?;
+        Ok(())
+    }
+
+    /// Until when `user` may not log in, if they are blocked now.
+    pub async fn login_blocked_until(&self, user: UserId) -> Result<Option<Timestamp>, RepoError> {
+        let now = self.clock.now();
+        let item = self.store.get(&login_block_key(user)).await?.filter(|i| i.is_live(now));
+        Ok(item.and_then(|i| i.attr("until").and_then(|v| v.as_i64())).map(Timestamp))
+    }
+
+    /// A login succeeded: earlier wrong passwords no longer count.
+    pub async fn clear_password_failures(&self, user: UserId) -> Result<(), RepoError> {
+        self.store.delete(&password_failures_key(user), Condition::Always).await?;
         Ok(())
     }
 

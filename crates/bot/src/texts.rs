@@ -197,6 +197,9 @@ impl Texts {
     pub fn not_following(self) -> String {
         self.ru_en("Вы не следите за этим каналом.", "You do not follow that channel.")
     }
+    pub fn no_access_button(self) -> String {
+        self.ru_en("Нет доступа: войдите снова командой /login.", "No access: sign in again with /login.")
+    }
     pub fn stale_button(self) -> String {
         self.ru_en("Эта кнопка устарела.", "This button is out of date.")
     }

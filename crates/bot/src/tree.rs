@@ -57,7 +57,9 @@ pub fn tree() -> UpdateHandler<BotError> {
                 .endpoint(handlers::help),
         )
         .branch(
+            // Buttons change settings and subscriptions: members only, as the commands are.
             Update::filter_callback_query()
+                .branch(dptree::filter(|c: Caller| !c.user.has_access()).endpoint(handlers::refuse_button))
                 .branch(dptree::filter(digest::is_digest_button).endpoint(digest::on_button))
                 .endpoint(channels::on_callback),
         )

@@ -17,6 +17,10 @@ impl Worker {
         let t = WorkerTexts(job.reply.language);
         let now = self.repo.clock().now();
         let Some(user) = self.repo.get_user(job.user).await? else { return Ok(()) };
+        if !user.has_access() {
+            tracing::info!("digest skipped: the user is blocked or has no access");
+            return Ok(());
+        }
         if rules::check_can_use_digests(&user, self.repo.catalog(), now).is_err() {
             tracing::info!("digest skipped: the tier no longer includes digests");
             return Ok(());

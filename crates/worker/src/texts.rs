@@ -17,9 +17,39 @@ fn date(t: Timestamp) -> String {
     format!("{d:02}.{m:02}.{y}")
 }
 
+/// A link Telegram accepts: the URL parsed and written back (so a `"` or `<` in it is
+/// percent-encoded), only http(s), and the attribute escaped besides. Anything else is shown
+/// as plain text: one bad web result must not make Telegram refuse the whole reply.
 fn link(url: &str, text: &str) -> String {
-    format!("<a href=\"{}\">{}</a>", escape(url), escape(text))
+    match url::Url::parse(url.trim()) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
+            format!("<a href=\"{}\">{}</a>", escape(u.as_str()).replace('"', "&quot;"), escape(text))
+        }
+        _ => escape(text),
+    }
 }
+
+/// `text` escaped, cut (with an ellipsis) so the escaped form is at most `max` characters:
+/// markup wrapped around it then fits one message and is never cut in half.
+fn escape_capped(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let piece = escape(c.encode_utf8(&mut [0u8; 4]));
+        let n = piece.chars().count();
+        if used + n > max.saturating_sub(1) {
+            out.push('…');
+            return out;
+        }
+        out.push_str(&piece);
+        used += n;
+    }
+    out
+}
+
+/// The longest a digest's AI overview may be shown (a part is at most 4,096 characters, and
+/// the overview is one block in its own tags).
+pub const MAX_OVERVIEW_CHARS: usize = 3_000;
 
 impl WorkerTexts {
     fn pick(self, ru: &str, en: &str) -> String {
@@ -107,7 +137,7 @@ impl WorkerTexts {
             Language::En => format!("📰 <b>Digest</b> · {} — {} · {n} posts", date(content.since), date(content.until)),
         }];
         if let Some(o) = overview {
-            blocks.push(format!("<i>{}</i>", escape(o)));
+            blocks.push(format!("<i>{}</i>", escape_capped(o, MAX_OVERVIEW_CHARS)));
         }
         for group in &content.groups {
             let topic = if group.topic.is_empty() { self.pick("Разное", "Other") } else { format!("#{}", group.topic) };
@@ -119,5 +149,30 @@ impl WorkerTexts {
             blocks.push(block);
         }
         blocks
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quote_or_bracket_in_a_url_cannot_end_the_attribute() {
+        let a = link("https://example.com/a\"onclick=\"x<b>?q=\"1\"#\"", "Site \"<b>\"");
+        let href = a.split("href=\"").nth(1).unwrap().split('"').next().unwrap();
+        assert!(!href.contains('<') && !href.contains('>'), "{a}");
+        assert!(a.ends_with(">Site \"&lt;b&gt;\"</a>"), "{a}");
+        let tag = a.split('>').next().unwrap();
+        assert_eq!(tag.matches('"').count(), 2, "only the attribute's own quotes: {a}");
+        assert_eq!(link("javascript:alert(1)", "x"), "x", "only http(s) becomes a link");
+        assert_eq!(link("not a url", "x&y"), "x&amp;y");
+    }
+
+    #[test]
+    fn an_overview_is_capped_whole_entities_and_all() {
+        let capped = escape_capped(&"&".repeat(5_000), MAX_OVERVIEW_CHARS);
+        assert!(capped.chars().count() <= MAX_OVERVIEW_CHARS);
+        assert!(capped.trim_end_matches('…').split("&amp;").all(str::is_empty), "no entity cut in half");
+        assert_eq!(escape_capped("short <x>", 100), "short &lt;x&gt;");
     }
 }

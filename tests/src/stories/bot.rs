@@ -33,6 +33,8 @@ macro_rules! bot_stories {
             the_digest_panel_fits_one_message_whatever_was_picked,
             a_reply_telegram_refuses_is_final_and_later_updates_are_handled,
             an_update_that_keeps_failing_is_given_up_after_five_tries,
+            a_digest_on_request_counts_as_a_question,
+            a_blocked_user_gets_no_digests_and_no_buttons,
         );
     };
 }
@@ -426,4 +428,48 @@ pub async fn an_update_that_keeps_failing_is_given_up_after_five_tries(sys: &mut
     assert_eq!(bot.bot_message_count(134), 1, "given up means never run again");
     let boris = bot.user(135);
     assert!(bot.says(&boris, "/help").await.text.contains("Команды"));
+}
+
+pub async fn a_digest_on_request_counts_as_a_question(sys: &mut TestSystem) {
+    use siftgram_core::rules::DailyQuota;
+    let bot = TestBot::start(sys).await;
+    let anna = bot.member(136, Tier::Basic).await;
+    let limit = sys.repo.catalog().limits(Tier::Basic).rag_queries_per_day;
+    for _ in 0..limit - 1 {
+        sys.repo.consume_daily_quota(uid(136), DailyQuota::RagQueries).await.unwrap();
+    }
+    assert!(bot.says(&anna, "/digest now").await.text.starts_with('⏳'), "the last question of the day");
+    assert_eq!(sys.repo.daily_usage(uid(136), DailyQuota::RagQueries).await.unwrap(), limit);
+    assert!(bot.says(&anna, "/digest now").await.text.contains(&limit.to_string()), "over the quota: refused");
+    let panel = bot.says(&anna, "/digest").await;
+    let now = panel.buttons().into_iter().find(|(_, d)| d == "dg:now").expect("the send-now button").1;
+    bot.presses(&anna, panel.message_id, &now).await;
+    assert!(bot.last_bot_message(136).unwrap().text.contains(&limit.to_string()), "the button is refused too");
+    assert_eq!(bot.take_jobs().await.len(), 1, "one digest job only");
+}
+
+pub async fn a_blocked_user_gets_no_digests_and_no_buttons(sys: &mut TestSystem) {
+    let bot = TestBot::start(sys).await;
+    let anna = bot.member(137, Tier::Basic).await;
+    let boris = bot.member(138, Tier::Basic).await;
+    bot.says(&boris, "/digest on").await;
+    let panel = bot.says(&anna, "/digest on").await;
+    assert!(sys.repo.digest_settings(uid(137)).await.unwrap().enabled);
+    sys.repo.update_user(uid(137), |u| {
+        u.blocked = true;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let writes = sys.store.writes();
+    let after = bot.presses(&anna, panel.message_id, "dg:toggle").await;
+    assert_eq!(after.text, panel.text, "the panel did not change");
+    assert!(sys.repo.digest_settings(uid(137)).await.unwrap().enabled, "nor did the setting");
+    assert_eq!(sys.store.writes() - writes, 2, "only the intake's claim and rate token were written");
+
+    // A week on, Boris's digest is due and sent; Anna's is not.
+    sys.clock.advance(8 * 86_400);
+    let enqueued = siftgram_core::digest::enqueue_due_digests(&sys.repo, &*bot.jobs, sys.clock.now()).await.unwrap();
+    let users: Vec<UserId> = bot.take_jobs().await.into_iter().map(|j| j.user).collect();
+    assert_eq!((enqueued, users), (1, vec![uid(138)]));
 }

@@ -24,6 +24,11 @@ pub async fn need_login(services: Arc<Services>, caller: Caller) -> HandlerResul
     Ok(())
 }
 
+/// A button pressed by someone without access (blocked, or signed out): nothing changes.
+pub async fn refuse_button(services: Arc<Services>, caller: Caller, query: teloxide::types::CallbackQuery) -> HandlerResult {
+    services.out.answer_callback(&query.id, Some(caller.texts().no_access_button())).await
+}
+
 /// A one-button keyboard opening a Mini App page.
 pub(crate) fn web_app_button(text: String, url: &str) -> Option<InlineKeyboardMarkup> {
     match url::Url::parse(url) {

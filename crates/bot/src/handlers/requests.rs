@@ -47,7 +47,9 @@ async fn checked_text(services: &Services, caller: &Caller, text: &str, usage: S
     }
 }
 
-async fn enqueue_with_quota(services: &Services, caller: &Caller, request: JobRequest, working: String) -> HandlerResult {
+/// Counts one of today's questions, then enqueues; over the quota the user is told instead.
+/// A digest on request counts as a question: it may cost a model call.
+pub(crate) async fn enqueue_with_quota(services: &Services, caller: &Caller, request: JobRequest, working: String) -> HandlerResult {
     match services.repo.consume_daily_quota(caller.user.id, DailyQuota::RagQueries).await {
         Ok(_) => enqueue(services, caller, request, working).await,
         Err(RepoError::Limit(LimitError::Daily { tier, limit, .. })) => {

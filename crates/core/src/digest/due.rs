@@ -27,7 +27,8 @@ pub async fn enqueue_due_digests(repo: &Repository, jobs: &dyn Queue, now: Times
             break;
         }
         for (user, at) in due {
-            if let Some(found) = repo.get_user(user).await? {
+            // A blocked user (or one who lost access) gets none; the schedule still moves on.
+            if let Some(found) = repo.get_user(user).await?.filter(|u| u.has_access()) {
                 // A private chat's id is the user's id.
                 let reply = ReplyTo { chat_id: user.get(), message_id: None, language: found.language };
                 let job = Job { id: format!("digest-{user}-{}", at.0), user, reply, request: JobRequest::ScheduledDigest { due: at } };

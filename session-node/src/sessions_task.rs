@@ -77,6 +77,7 @@ pub async fn spawn(backend: Backend, config: &Config, shutdown: watch::Receiver<
 #[cfg(test)]
 mod tests {
     use super::session_cipher;
+    use siftgram_core::model::UserId;
     use crate::config::Config;
 
     fn config_in(dir: &std::path::Path) -> Config {
@@ -89,8 +90,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = config_in(dir.path());
         let first = session_cipher(&config).unwrap();
-        let sealed = first.seal(b"session");
-        assert_eq!(session_cipher(&config).unwrap().open(&sealed).unwrap(), b"session", "the same key on the next start");
+        let sealed = first.seal(UserId::new(1).unwrap(), b"session");
+        assert_eq!(session_cipher(&config).unwrap().open(UserId::new(1).unwrap(), &sealed).unwrap(), b"session", "the same key on the next start");
 
         // A key file that cannot be read must stop the node, not be replaced by a new key
         // (which would make every stored session unreadable).

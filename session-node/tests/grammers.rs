@@ -69,7 +69,7 @@ async fn a_grammers_node_dials_the_sessions_data_center_and_survives_its_failure
     let channel = ChannelId::new(9301).unwrap();
     repo.save_channel(&Channel::new(channel, Some(Username::parse("real_feed").unwrap()), "Real").unwrap()).await.unwrap();
     repo.subscribe(user, channel).await.unwrap();
-    let sealed = SessionCipher::from_spec(&keys).unwrap().seal(&signed_in_session(port, 931).await);
+    let sealed = SessionCipher::from_spec(&keys).unwrap().seal(user, &signed_in_session(port, 931).await);
     repo.save_session(user, &StoredSession { sealed: sealed.clone(), account_id: 931, signed_in_at: repo.clock().now() }).await.unwrap();
 
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -35,7 +35,7 @@ async fn the_node_syncs_signed_in_users_and_stops_cleanly() {
     repo.create_user(&u).await.unwrap();
     repo.save_channel(&Channel::new(channel, Some(Username::parse("node_feed").unwrap()), "Лента узла").unwrap()).await.unwrap();
     repo.subscribe(user, channel).await.unwrap();
-    let sealed = SessionCipher::from_spec(&keys).unwrap().seal(br#"{"account":901}"#);
+    let sealed = SessionCipher::from_spec(&keys).unwrap().seal(user, br#"{"account":901}"#);
     repo.save_session(user, &StoredSession { sealed, account_id: 901, signed_in_at: repo.clock().now() }).await.unwrap();
 
     let deadline = Instant::now() + Duration::from_secs(60);

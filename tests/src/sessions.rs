@@ -106,7 +106,7 @@ impl TestSessions {
         u.tier = Tier::Enterprise;
         sys.repo.create_user(&u).await.unwrap();
         self.telegram.add_account(id, None);
-        let sealed = self.cipher.seal(serde_json::json!({"account": id}).to_string().as_bytes());
+        let sealed = self.cipher.seal(user, serde_json::json!({"account": id}).to_string().as_bytes());
         sys.repo.save_session(user, &StoredSession { sealed, account_id: id, signed_in_at: sys.clock.now() }).await.unwrap();
         user
     }

@@ -46,7 +46,7 @@ async fn sign_in(scratch: &Scratch, telegram: &RecordedTelegram, cipher: &Sessio
     let parsed = Username::parse(&username).map_err(|e| err(&e))?;
     scratch.repo.save_channel(&Channel::new(channel, Some(parsed), "bench").map_err(|e| err(&e))?).await.map_err(|e| err(&e))?;
     scratch.repo.subscribe(user, channel).await.map_err(|e| err(&e))?;
-    let sealed = cipher.seal(serde_json::json!({"account": id}).to_string().as_bytes());
+    let sealed = cipher.seal(user, serde_json::json!({"account": id}).to_string().as_bytes());
     scratch.repo.save_session(user, &StoredSession { sealed, account_id: id, signed_in_at: siftgram_core::Timestamp(0) }).await.map_err(|e| err(&e))?;
     Ok(user)
 }

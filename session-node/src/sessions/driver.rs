@@ -128,7 +128,11 @@ impl SessionDriver {
         mailbox: &mut mpsc::Receiver<DriverRequest>,
     ) -> Result<DriveEnd, DriveError> {
         let Some(mut stored) = self.repo.load_session(user).await? else { return Ok(DriveEnd::NoSession) };
-        let mut saved = self.cipher.open(&stored.sealed)?;
+        let mut saved = self.cipher.open(user, &stored.sealed)?;
+        if SessionCipher::is_unbound(&stored.sealed) {
+            // Sealed before sessions were bound to their user: seal it again on the first save.
+            saved.clear();
+        }
         let client = match self.connector.connect(Some(&saved)) {
             Ok(c) => c,
             Err(TelegramError::Unauthorized) => return self.signed_out(user).await,
@@ -283,7 +287,7 @@ impl SessionDriver {
         if now == *saved {
             return Ok(true);
         }
-        let newer = StoredSession { sealed: self.cipher.seal(&now), ..stored.clone() };
+        let newer = StoredSession { sealed: self.cipher.seal(user, &now), ..stored.clone() };
         if !self.repo.replace_session(user, &stored.sealed, &newer).await? {
             return Ok(false);
         }

@@ -189,7 +189,7 @@ impl LoginFlow {
             self.repo.save_login_state(user, &state).await?;
             return Ok(state);
         }
-        let sealed = self.cipher.seal(&pending.client.session());
+        let sealed = self.cipher.seal(user, &pending.client.session());
         self.repo.save_session(user, &StoredSession { sealed, account_id, signed_in_at: self.repo.clock().now() }).await?;
         self.repo.clear_password_failures(user).await?;
         self.repo.save_login_state(user, &LoginState::Done).await?;

@@ -33,6 +33,7 @@ macro_rules! sessions_stories {
             from_login_to_a_synced_channel_through_the_bot,
             a_sealed_password_opens_only_for_its_user_in_time_and_never_dead_letters,
             a_channel_keeps_what_its_followers_plans_allow,
+            a_session_copied_to_another_user_does_not_open,
         );
     };
 }
@@ -281,7 +282,7 @@ pub async fn a_qr_login_with_a_wrong_then_right_password(sys: &mut TestSystem) {
     let stored = sys.repo.load_session(user).await.unwrap().expect("session stored");
     assert_eq!(stored.account_id, 611);
     assert!(!stored.sealed.contains("account"), "sealed, not plain");
-    let opened: serde_json::Value = serde_json::from_slice(&s.cipher.open(&stored.sealed).unwrap()).unwrap();
+    let opened: serde_json::Value = serde_json::from_slice(&s.cipher.open(user, &stored.sealed).unwrap()).unwrap();
     assert_eq!(opened["account"], 611, "the session opens to the signed-in account");
     let u = sys.repo.get_user(user).await.unwrap().unwrap();
     assert!(u.has_access() && u.tier == siftgram_core::model::Tier::Trial, "the invite was redeemed");
@@ -578,4 +579,17 @@ pub async fn a_channel_keeps_what_its_followers_plans_allow(sys: &mut TestSystem
     sys.clock.advance(24 * 3600);
     assert_eq!(sys.repo.keep_new_posts(channel, 5, free).await.unwrap(), 5);
     assert_eq!(sys.repo.kept_today(channel).await.unwrap(), siftgram_core::repo::KeptToday { kept: 5, not_kept: 0 });
+}
+
+pub async fn a_session_copied_to_another_user_does_not_open(sys: &mut TestSystem) {
+    let s = TestSessions::start(sys).await;
+    let anna = s.signed_in(sys, 623).await;
+    let boris = s.signed_in(sys, 624).await;
+    // Someone with write access to the table puts Anna's sealed session into Boris's item.
+    let annas = sys.repo.load_session(anna).await.unwrap().unwrap();
+    sys.repo.save_session(boris, &annas).await.unwrap();
+    let (_stop, stopped) = watch::channel(false);
+    let refused = s.driver(sys, "node-a").drive(boris, stopped).await;
+    assert!(refused.is_err_and(|e| e.to_string().contains("damaged")), "Anna's keys are not used for Boris");
+    assert_eq!(s.telegram.connections(623), 0, "no client was opened with them");
 }

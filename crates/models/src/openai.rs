@@ -44,6 +44,20 @@ pub struct OpenAiEmbedder {
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
 
 /// Why a call to an OpenAI-compatible endpoint failed.
+/// A URL fit for logs: scheme, host, port and path; no userinfo, query or fragment (providers
+/// and proxies take keys there).
+pub fn redacted_url(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").map_or(("", url), |(s, r)| (s, r));
+    let (location, cut) = match rest.find(['?', '#']) {
+        Some(at) => (&rest[..at], "?…"),
+        None => (rest, ""),
+    };
+    let (authority, path) = location.split_at(location.find('/').unwrap_or(location.len()));
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let scheme = if scheme.is_empty() { String::new() } else { format!("{scheme}://") };
+    format!("{scheme}{host}{path}{cut}")
+}
+
 #[derive(Debug)]
 pub(crate) enum CallError {
     /// The provider answered and said no (4xx other than 429, or an unreadable answer).
@@ -70,7 +84,7 @@ pub(crate) async fn post_json(
             request = request.bearer_auth(key);
         }
         let wait = match request.send().await {
-            Ok(r) if r.status().is_success() => return r.json().await.map_err(|e| CallError::Refused(e.to_string())),
+            Ok(r) if r.status().is_success() => return r.json().await.map_err(|e| CallError::Refused(e.without_url().to_string())),
             Ok(r) if r.status().as_u16() == 429 || r.status().is_server_error() => {
                 let after = r.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
                 last = format!("HTTP {}", r.status());
@@ -82,12 +96,13 @@ pub(crate) async fn post_json(
                 return Err(CallError::Refused(format!("HTTP {status}: {}", text.chars().take(200).collect::<String>())));
             }
             Err(e) => {
-                last = e.to_string();
+                // reqwest's message names the URL, and a key may ride in its query or userinfo.
+                last = e.without_url().to_string();
                 backoff
             }
         };
         if attempt < max_attempts {
-            tracing::warn!(attempt, error = %last, url = %url, "provider call failed; retrying");
+            tracing::warn!(attempt, error = %last, url = %redacted_url(&url), "provider call failed; retrying");
             tokio::time::sleep(wait).await;
             backoff *= 2;
         }
@@ -159,5 +174,17 @@ impl Embedder for OpenAiEmbedder {
             out.extend(self.request(&input).await?);
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::redacted_url;
+
+    #[test]
+    fn keys_in_userinfo_or_query_never_reach_a_log() {
+        assert_eq!(redacted_url("https://user:s3cret@llm.example.com:8443/v1/chat?key=s3cret#x"), "https://llm.example.com:8443/v1/chat?…");
+        assert_eq!(redacted_url("http://127.0.0.1:8000/v1/embeddings"), "http://127.0.0.1:8000/v1/embeddings");
+        assert!(!redacted_url("https://a@b/c?api_key=zzz").contains("zzz"));
     }
 }

@@ -5,12 +5,23 @@ use siftgram_core::model::Language;
 use siftgram_core::ports::{WebResult, WebSearch, WebSearchError};
 use std::time::Duration;
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SearxngConfig {
     pub base_url: String,
     /// Basic auth (user, password), when the instance is behind a proxy that asks.
     pub basic_auth: Option<(String, String)>,
     pub timeout: Duration,
+}
+
+/// The password never prints.
+impl std::fmt::Debug for SearxngConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearxngConfig")
+            .field("base_url", &self.base_url)
+            .field("basic_auth_user", &self.basic_auth.as_ref().map(|(user, _)| user))
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 impl SearxngConfig {

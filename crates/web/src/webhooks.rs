@@ -15,10 +15,17 @@ use siftgram_core::ports::ReceivedMessage;
 use siftgram_core::repo::Repository;
 use std::time::Duration;
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct WebhookTargets {
     pub urls: Vec<String>,
     pub secret: String,
+}
+
+/// The signing key never prints.
+impl std::fmt::Debug for WebhookTargets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookTargets").field("urls", &self.urls.len()).finish_non_exhaustive()
+    }
 }
 
 impl WebhookTargets {
@@ -151,6 +158,15 @@ impl MessageHandler for WebhookDispatcher {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn debug_output_hides_the_signing_key_and_the_searxng_password() {
+        let targets = super::WebhookTargets { urls: vec!["https://n8n.example/hook".into()], secret: "hook-signing-key-0123".into() };
+        assert!(!format!("{targets:?}").contains("hook-signing-key"));
+        let searxng = crate::SearxngConfig { base_url: "https://s.example".into(), basic_auth: Some(("me".into(), "pa55word".into())), timeout: std::time::Duration::from_secs(1) };
+        let shown = format!("{searxng:?}");
+        assert!(!shown.contains("pa55word") && shown.contains("me"), "{shown}");
+    }
+
     use super::*;
     use siftgram_core::model::{ChannelId, PostKey};
 

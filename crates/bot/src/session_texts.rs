@@ -38,6 +38,6 @@ impl Texts {
         pick(self.0, "Сначала войдите: <code>/login КОД</code>", "Sign in first: <code>/login CODE</code>")
     }
     pub fn signed_out_by_telegram(self) -> String {
-        pick(self.0, "⚠️ Telegram завершил сеанс Siftgram (например, из настроек устройств). Войдите снова: <code>/login КОД</code>", "⚠️ Telegram ended Siftgram's session (e.g. from device settings). Sign in again: <code>/login CODE</code>")
+        pick(self.0, "⚠️ Telegram завершил сеанс Siftgram (например, из настроек устройств). Войдите снова: /login", "⚠️ Telegram ended Siftgram's session (e.g. from device settings). Sign in again: /login")
     }
 }

@@ -20,8 +20,15 @@ pub struct ReplyTo {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum SessionCommand {
-    /// Start a QR login for `user` with the invite they reserved.
-    StartQrLogin { id: String, user: UserId, invite: InviteCode, reply: ReplyTo },
+    /// Start a QR login for `user` with the invite they reserved; None for a member signing in
+    /// again (their session was revoked or signed out), who needs none.
+    StartQrLogin {
+        id: String,
+        user: UserId,
+        #[serde(default)]
+        invite: Option<InviteCode>,
+        reply: ReplyTo,
+    },
     /// Find a channel by username and subscribe `user` to it (tier limit checked again then).
     ResolveChannel { id: String, user: UserId, username: Username, reply: ReplyTo },
     /// Check `channel` (followed by `user`) for posts now, instead of waiting for the next pass.

@@ -43,7 +43,8 @@ pub enum LoginError {
 
 struct Pending {
     client: Box<dyn TelegramUser>,
-    invite: InviteCode,
+    /// The reserved invite; None for a member signing in again.
+    invite: Option<InviteCode>,
     failures: u32,
 }
 
@@ -87,7 +88,8 @@ impl LoginFlow {
     }
 
     /// A fresh client and its first QR code.
-    pub async fn start(&self, user: UserId, invite: InviteCode) -> Result<LoginState, LoginError> {
+    pub async fn start(&self, user: UserId, invite: impl Into<Option<InviteCode>>) -> Result<LoginState, LoginError> {
+        let invite = invite.into();
         if let Some(until) = self.repo.login_blocked_until(user).await? {
             let state = LoginState::Blocked { until };
             self.repo.save_login_state(user, &state).await?;
@@ -184,10 +186,16 @@ impl LoginFlow {
         }
         // A user signing in again already has access; a new one redeems the reserved invite first.
         let has_access = self.repo.get_user(user).await?.is_some_and(|u| u.has_access());
-        if !has_access && let Err(e) = self.repo.redeem_invite(pending.invite.as_str(), user).await {
-            let state = LoginState::Failed { reason: e.to_string() };
-            self.repo.save_login_state(user, &state).await?;
-            return Ok(state);
+        if !has_access {
+            let redeemed = match &pending.invite {
+                Some(invite) => self.repo.redeem_invite(invite.as_str(), user).await.map_err(|e| e.to_string()),
+                None => Err("an invite code is needed: send /login CODE".to_owned()),
+            };
+            if let Err(reason) = redeemed {
+                let state = LoginState::Failed { reason };
+                self.repo.save_login_state(user, &state).await?;
+                return Ok(state);
+            }
         }
         let sealed = self.cipher.seal(user, &pending.client.session());
         self.repo.save_session(user, &StoredSession { sealed, account_id, signed_in_at: self.repo.clock().now() }).await?;

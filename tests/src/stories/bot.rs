@@ -35,6 +35,7 @@ macro_rules! bot_stories {
             an_update_that_keeps_failing_is_given_up_after_five_tries,
             a_digest_on_request_counts_as_a_question,
             a_blocked_user_gets_no_digests_and_no_buttons,
+            a_member_whose_session_ended_signs_in_again_without_an_invite,
         );
     };
 }
@@ -69,7 +70,7 @@ pub async fn login_with_a_valid_code_reserves_it_and_starts_a_qr_login(sys: &mut
 
     let commands = bot.take_commands().await;
     let [SessionCommand::StartQrLogin { user, invite, reply: reply_to, .. }] = &commands[..] else { panic!("{commands:?}") };
-    assert_eq!((*user, invite), (uid(102), &code));
+    assert_eq!((*user, invite.as_ref()), (uid(102), Some(&code)));
     assert_eq!((reply_to.chat_id, reply_to.message_id), (102, Some(reply.message_id)), "the worker edits this message");
 
     let stored = sys.repo.get_invite(code.as_str()).await.unwrap().unwrap();
@@ -472,4 +473,22 @@ pub async fn a_blocked_user_gets_no_digests_and_no_buttons(sys: &mut TestSystem)
     let enqueued = siftgram_core::digest::enqueue_due_digests(&sys.repo, &*bot.jobs, sys.clock.now()).await.unwrap();
     let users: Vec<UserId> = bot.take_jobs().await.into_iter().map(|j| j.user).collect();
     assert_eq!((enqueued, users), (1, vec![uid(138)]));
+}
+
+pub async fn a_member_whose_session_ended_signs_in_again_without_an_invite(sys: &mut TestSystem) {
+    let bot = TestBot::start(sys).await;
+    let anna = bot.member(139, Tier::Basic).await;
+    let reply = bot.says(&anna, "/login").await;
+    assert!(reply.text.starts_with('⏳') && reply.buttons().len() == 1, "{}", reply.text);
+    let commands = bot.take_commands().await;
+    let [SessionCommand::StartQrLogin { user, invite: None, .. }] = &commands[..] else { panic!("{commands:?}") };
+    assert_eq!(*user, uid(139));
+
+    // With a session there is nothing to sign in to; an admin without one can get one too.
+    let session = siftgram_core::repo::StoredSession { sealed: "v2.k.x".into(), account_id: 139, signed_in_at: sys.clock.now() };
+    sys.repo.save_session(uid(139), &session).await.unwrap();
+    assert!(bot.says(&anna, "/login").await.text.contains("уже"), "already signed in");
+    assert!(bot.take_commands().await.is_empty());
+    assert!(bot.says(&bot.admin(), "/login").await.text.starts_with('⏳'));
+    assert_eq!(bot.take_commands().await.len(), 1);
 }

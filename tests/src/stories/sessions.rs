@@ -5,7 +5,7 @@
 use crate::TestSystem;
 use crate::sessions::TestSessions;
 use siftgram_core::messages::PostMessage;
-use siftgram_core::model::{ChannelId, UserId};
+use siftgram_core::model::{ChannelId, InviteCode, User, UserId};
 use siftgram_core::repo::LoginState;
 use siftgram_session_node::sessions::{DriveEnd, SessionDriver};
 use std::sync::Arc;
@@ -34,6 +34,7 @@ macro_rules! sessions_stories {
             a_sealed_password_opens_only_for_its_user_in_time_and_never_dead_letters,
             a_channel_keeps_what_its_followers_plans_allow,
             a_session_copied_to_another_user_does_not_open,
+            a_member_signs_in_again_without_an_invite_and_nobody_else_can,
         );
     };
 }
@@ -592,4 +593,31 @@ pub async fn a_session_copied_to_another_user_does_not_open(sys: &mut TestSystem
     let refused = s.driver(sys, "node-a").drive(boris, stopped).await;
     assert!(refused.is_err_and(|e| e.to_string().contains("damaged")), "Anna's keys are not used for Boris");
     assert_eq!(s.telegram.connections(623), 0, "no client was opened with them");
+}
+
+pub async fn a_member_signs_in_again_without_an_invite_and_nobody_else_can(sys: &mut TestSystem) {
+    let s = TestSessions::start(sys).await;
+    let login = s.login(sys);
+    // Vera was signed out by Telegram: she keeps her access, not her session.
+    let vera = s.signed_in(sys, 625).await;
+    sys.repo.update_user(vera, |u| {
+        u.invite_code = Some(InviteCode::parse("USEDBEFORE01").unwrap());
+        Ok(())
+    })
+    .await
+    .unwrap();
+    sys.repo.delete_session(vera).await.unwrap();
+    let LoginState::Waiting { url, .. } = login.start(vera, None).await.unwrap() else { panic!("a QR code") };
+    s.telegram.scan(&url, 625);
+    assert_eq!(login.poll(vera).await.unwrap(), LoginState::Done);
+    assert!(sys.repo.load_session(vera).await.unwrap().is_some());
+
+    // Without access, no invite means no sign-in, and no session is kept.
+    let user = UserId::new(626).unwrap();
+    sys.repo.create_user(&User::new(user, "Stranger", Default::default(), siftgram_core::Clock::now(&*sys.clock)).unwrap()).await.unwrap();
+    s.telegram.add_account(626, None);
+    let LoginState::Waiting { url, .. } = login.start(user, None).await.unwrap() else { panic!("a QR code") };
+    s.telegram.scan(&url, 626);
+    assert!(matches!(login.poll(user).await.unwrap(), LoginState::Failed { .. }));
+    assert!(sys.repo.load_session(user).await.unwrap().is_none());
 }

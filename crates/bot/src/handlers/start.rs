@@ -35,9 +35,16 @@ async fn status_text(services: &Services, caller: &Caller) -> Result<String, Rep
 /// button. The invite is redeemed only when the login succeeds.
 pub async fn login(services: Arc<Services>, caller: Caller, code: String) -> HandlerResult {
     let t = caller.texts();
-    let refusal = if caller.user.has_access() {
-        Some(t.already_signed_in())
-    } else if code.trim().is_empty() {
+    if caller.user.has_access() {
+        // A member whose session ended (Telegram revoked it, or they signed out), or an admin
+        // who never had one: a QR login needs no invite. With a session: nothing to do.
+        if services.repo.load_session(caller.user.id).await?.is_some() {
+            services.out.send(caller.chat, t.already_signed_in(), None).await?;
+            return Ok(());
+        }
+        return start_qr_login(&services, &caller, None).await;
+    }
+    let refusal = if code.trim().is_empty() {
         Some(t.login_usage())
     } else {
         match services.repo.reserve_invite(&code, caller.user.id).await {
@@ -58,15 +65,16 @@ pub async fn login(services: Arc<Services>, caller: Caller, code: String) -> Han
         return Ok(());
     }
     let invite = InviteCode::parse(&code).expect("reserve_invite accepted it");
+    start_qr_login(&services, &caller, Some(invite)).await
+}
+
+/// Shows the Mini App button and asks the session node for the QR login.
+async fn start_qr_login(services: &Services, caller: &Caller, invite: Option<InviteCode>) -> HandlerResult {
+    let t = caller.texts();
     let button = web_app_button(t.login_button(), &services.settings.login_page());
     let Some(sent) = services.out.send(caller.chat, t.login_started(), button).await? else { return Ok(()) };
-    let command = SessionCommand::StartQrLogin {
-        id: caller.work_id(),
-        user: caller.user.id,
-        invite,
-        reply: caller.reply_to(sent.id),
-    };
-    enqueue_command(&services, &command).await
+    let command = SessionCommand::StartQrLogin { id: caller.work_id(), user: caller.user.id, invite, reply: caller.reply_to(sent.id) };
+    enqueue_command(services, &command).await
 }
 
 pub(crate) async fn enqueue_command(services: &Services, command: &SessionCommand) -> HandlerResult {

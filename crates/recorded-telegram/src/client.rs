@@ -53,6 +53,16 @@ impl RecordedClient {
 #[async_trait]
 impl TelegramUser for RecordedClient {
     async fn qr_login(&self) -> Result<QrLogin, TelegramError> {
+        let fault = {
+            let mut w = self.world.world.lock().unwrap();
+            let s = self.state.lock().unwrap();
+            if s.account.is_none() && s.token.is_none() { w.login_faults.pop_front() } else { None }
+        };
+        match fault {
+            Some(crate::LoginFault::Stall) => std::future::pending::<()>().await,
+            Some(crate::LoginFault::Fail) => return Err(TelegramError::Network("recorded: the login's connection failed".into())),
+            None => {}
+        }
         let mut w = self.world.world.lock().unwrap();
         let mut s = self.state.lock().unwrap();
         if let Some(account) = s.account {

@@ -43,6 +43,17 @@ pub(crate) struct World {
     pub next_token: u64,
     /// Everything that happened, in order (clients keep their own position).
     pub events: Vec<LiveEvent>,
+    /// What the next fresh QR logins meet on their first call, in order.
+    pub login_faults: std::collections::VecDeque<LoginFault>,
+}
+
+/// A QR login's first call that does not go as planned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LoginFault {
+    /// Telegram never answers.
+    Stall,
+    /// The network fails.
+    Fail,
 }
 
 impl World {
@@ -142,6 +153,16 @@ impl RecordedTelegram {
     /// The next history request of `account` gets FLOOD_WAIT `wait`.
     pub fn flood_next(&self, account: i64, wait: Duration) {
         self.world.lock().unwrap().accounts.get_mut(&account).expect("an account").floods.push(wait);
+    }
+
+    /// The next fresh QR login's first call never gets an answer.
+    pub fn stall_next_login(&self) {
+        self.world.lock().unwrap().login_faults.push_back(LoginFault::Stall);
+    }
+
+    /// The next fresh QR login's first call fails with a network error.
+    pub fn fail_next_login(&self) {
+        self.world.lock().unwrap().login_faults.push_back(LoginFault::Fail);
     }
 
     /// The user terminated the session from another device.

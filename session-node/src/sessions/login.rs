@@ -11,6 +11,7 @@ use siftgram_core::ports::{QrLogin, TelegramConnector, TelegramError, TelegramUs
 use siftgram_core::repo::{LoginState, RepoError, Repository, StoredSession};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::Mutex;
 
 /// How long a node holds a user's login without polling it (it polls every second or so): a
@@ -48,20 +49,54 @@ struct Pending {
     failures: u32,
 }
 
+/// One user's login in progress: its own lock, held across that login's Telegram calls and
+/// store writes only (None once it ended).
+type Slot = Arc<Mutex<Option<Pending>>>;
+
+/// How long one Telegram call of a login may take before it counts as a network failure.
+pub const LOGIN_CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The logins this node runs. A login's client lives in the memory of the node that started it,
 /// so the node holds a lease on the user's login (`login#<user>`, renewed by every poll) and
-/// another node hands such a user's commands back to the queue for the owner.
+/// another node hands such a user's commands back to the queue for the owner. Each login has
+/// its own lock, so a slow or stuck one holds up nobody else's.
 pub struct LoginFlow {
     pub repo: Repository,
     pub connector: Arc<dyn TelegramConnector>,
     pub cipher: SessionCipher,
     pub node_id: String,
-    pending: Mutex<HashMap<UserId, Pending>>,
+    /// How long one Telegram call may take (`LOGIN_CALL_TIMEOUT`).
+    pub call_timeout: Duration,
+    pending: std::sync::Mutex<HashMap<UserId, Slot>>,
 }
 
 impl LoginFlow {
     pub fn new(repo: Repository, connector: Arc<dyn TelegramConnector>, cipher: SessionCipher, node_id: &str) -> LoginFlow {
-        LoginFlow { repo, connector, cipher, node_id: node_id.to_owned(), pending: Mutex::new(HashMap::new()) }
+        LoginFlow { repo, connector, cipher, node_id: node_id.to_owned(), call_timeout: LOGIN_CALL_TIMEOUT, pending: Default::default() }
+    }
+
+    /// How many logins this node holds in memory.
+    pub fn pending_logins(&self) -> usize {
+        self.pending.lock().expect("pending logins lock").len()
+    }
+
+    fn slot(&self, user: UserId) -> Option<Slot> {
+        self.pending.lock().expect("pending logins lock").get(&user).cloned()
+    }
+
+    /// Drops `slot` from the map, unless a newer login of the user replaced it meanwhile.
+    fn forget(&self, user: UserId, slot: &Slot) {
+        let mut pending = self.pending.lock().expect("pending logins lock");
+        if pending.get(&user).is_some_and(|s| Arc::ptr_eq(s, slot)) {
+            pending.remove(&user);
+        }
+    }
+
+    /// A Telegram call that answers within `call_timeout`, or a network failure.
+    async fn call<T>(&self, call: impl std::future::Future<Output = Result<T, TelegramError>>) -> Result<T, TelegramError> {
+        tokio::time::timeout(self.call_timeout, call)
+            .await
+            .unwrap_or_else(|_| Err(TelegramError::Network(format!("Telegram did not answer within {} s", self.call_timeout.as_secs()))))
     }
 
     /// Takes or renews the user's login lease; the owner's name if another node holds it.
@@ -106,31 +141,53 @@ impl LoginFlow {
             }
         };
         // Wrong passwords of an earlier login still count: a new /login is no fresh start.
-        let failures = self.repo.password_failures(user).await?;
-        self.pending.lock().await.insert(user, Pending { client, invite, failures });
-        self.poll(user).await
+        let failures = match self.repo.password_failures(user).await {
+            Ok(f) => f,
+            Err(e) => {
+                self.release(user).await;
+                return Err(e.into());
+            }
+        };
+        let slot: Slot = Arc::new(Mutex::new(Some(Pending { client, invite, failures })));
+        self.pending.lock().expect("pending logins lock").insert(user, slot);
+        match self.poll(user).await {
+            Ok(state) => Ok(state),
+            Err(e) => {
+                // A login that could not even show its first code is not kept in memory.
+                self.abandon(user).await;
+                Err(e)
+            }
+        }
     }
 
     /// Asks Telegram where the login stands (the node calls this every second or so).
     pub async fn poll(&self, user: UserId) -> Result<LoginState, LoginError> {
-        let mut pending = self.pending.lock().await;
-        let Some(p) = pending.get_mut(&user) else { return Err(self.not_here(user).await) };
+        let Some(slot) = self.slot(user) else { return Err(self.not_here(user).await) };
+        let mut login = slot.lock().await;
+        let Some(p) = login.as_mut() else { return Err(self.not_here(user).await) };
         self.hold(user).await?;
-        let state = match p.client.qr_login().await? {
+        let state = match self.call(p.client.qr_login()).await? {
             QrLogin::Waiting { url, expires } => LoginState::Waiting { url, expires },
             QrLogin::PasswordNeeded { hint } => LoginState::PasswordNeeded { hint, failures: p.failures },
             QrLogin::Done { account_id } => {
-                let p = pending.remove(&user).expect("present");
-                return self.finish(user, account_id, p).await;
+                // Forgotten only once the outcome is stored: a poll waiting on this login's
+                // lock then finds it ended and reads the outcome.
+                let p = login.take().expect("present");
+                let outcome = self.finish(user, account_id, p).await;
+                self.forget(user, &slot);
+                return outcome;
             }
         };
         self.repo.save_login_state(user, &state).await?;
         Ok(state)
     }
 
-    /// Gives up a login nobody finished (its QR code and state have expired).
+    /// Gives up a login nobody finished (its QR code and state have expired, or its first call
+    /// failed): its client is dropped and the lease given back.
     pub async fn abandon(&self, user: UserId) {
-        if self.pending.lock().await.remove(&user).is_some() {
+        let Some(slot) = self.slot(user) else { return };
+        self.forget(user, &slot);
+        if slot.lock().await.take().is_some() {
             self.release(user).await;
         }
     }
@@ -143,17 +200,20 @@ impl LoginFlow {
     }
 
     pub async fn submit_password(&self, user: UserId, password: &str) -> Result<LoginState, LoginError> {
-        let mut pending = self.pending.lock().await;
-        let Some(p) = pending.get_mut(&user) else { return Err(self.not_here(user).await) };
-        match p.client.check_password(password).await {
+        let Some(slot) = self.slot(user) else { return Err(self.not_here(user).await) };
+        let mut login = slot.lock().await;
+        let Some(p) = login.as_mut() else { return Err(self.not_here(user).await) };
+        match self.call(p.client.check_password(password)).await {
             Ok(account_id) => {
-                let p = pending.remove(&user).expect("present");
-                self.finish(user, account_id, p).await
+                let p = login.take().expect("present");
+                let outcome = self.finish(user, account_id, p).await;
+                self.forget(user, &slot);
+                outcome
             }
             Err(TelegramError::PasswordInvalid) => {
                 p.failures = self.repo.count_password_failure(user, BLOCK_SECS).await?;
                 let state = if p.failures >= MAX_PASSWORD_FAILURES {
-                    pending.remove(&user);
+                    login.take();
                     self.release(user).await;
                     let until = self.repo.clock().now().plus_secs(BLOCK_SECS);
                     self.repo.block_login(user, until).await?;
@@ -161,7 +221,11 @@ impl LoginFlow {
                 } else {
                     LoginState::PasswordNeeded { hint: None, failures: p.failures }
                 };
-                self.repo.save_login_state(user, &state).await?;
+                let saved = self.repo.save_login_state(user, &state).await;
+                if login.is_none() {
+                    self.forget(user, &slot);
+                }
+                saved?;
                 Ok(state)
             }
             Err(e) => Err(e.into()),

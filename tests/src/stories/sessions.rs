@@ -35,6 +35,7 @@ macro_rules! sessions_stories {
             a_channel_keeps_what_its_followers_plans_allow,
             a_session_copied_to_another_user_does_not_open,
             a_member_signs_in_again_without_an_invite_and_nobody_else_can,
+            a_stuck_login_holds_up_no_other_and_a_failed_one_keeps_nothing,
         );
     };
 }
@@ -620,4 +621,37 @@ pub async fn a_member_signs_in_again_without_an_invite_and_nobody_else_can(sys: 
     s.telegram.scan(&url, 626);
     assert!(matches!(login.poll(user).await.unwrap(), LoginState::Failed { .. }));
     assert!(sys.repo.load_session(user).await.unwrap().is_none());
+}
+
+pub async fn a_stuck_login_holds_up_no_other_and_a_failed_one_keeps_nothing(sys: &mut TestSystem) {
+    let s = TestSessions::start(sys).await;
+    let (anna, anna_code) = s.logging_in(sys, 627).await;
+    let (boris, boris_code) = s.logging_in(sys, 628).await;
+    let login = Arc::new(s.login(sys));
+
+    // Telegram never answers Anna's login; Boris's goes through meanwhile.
+    s.telegram.stall_next_login();
+    let stuck = tokio::spawn({
+        let login = login.clone();
+        async move { login.start(anna, anna_code).await }
+    });
+    wait_for("Anna's login to start", Duration::from_secs(30), || async { login.pending_logins() == 1 }).await;
+    let boris_state = login.start(boris, boris_code).await.unwrap();
+    assert!(matches!(boris_state, LoginState::Waiting { .. }), "{boris_state:?}");
+    assert!(!stuck.is_finished(), "Anna's login is still waiting on Telegram");
+    stuck.abort();
+
+    // A call that outlasts the timeout is a network failure; a login whose first call failed
+    // leaves no client in memory and no lease, and the next /login starts afresh.
+    let (carl, carl_code) = s.logging_in(sys, 629).await;
+    let mut impatient = s.login(sys);
+    impatient.call_timeout = Duration::from_millis(200);
+    s.telegram.stall_next_login();
+    let timed_out = impatient.start(carl, carl_code.clone()).await;
+    assert!(matches!(&timed_out, Err(siftgram_session_node::sessions::LoginError::Telegram(siftgram_core::ports::TelegramError::Network(_)))), "{timed_out:?}");
+    s.telegram.fail_next_login();
+    assert!(impatient.start(carl, carl_code.clone()).await.is_err());
+    assert_eq!(impatient.pending_logins(), 0, "nothing kept");
+    assert!(sys.repo.current_lease("login#629").await.unwrap().is_none(), "the lease is given back");
+    assert!(matches!(impatient.start(carl, carl_code).await.unwrap(), LoginState::Waiting { .. }));
 }

@@ -297,4 +297,8 @@ impl TelegramUser for GrammersUser {
         }
         Ok(())
     }
+
+    async fn log_out(&self) -> Result<(), TelegramError> {
+        self.call(&tl::functions::auth::LogOut {}).await.map(|_| ())
+    }
 }

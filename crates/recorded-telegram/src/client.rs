@@ -170,4 +170,14 @@ impl TelegramUser for RecordedClient {
         w.accounts.get_mut(&account).expect("authorized").followed.remove(&channel.id);
         Ok(())
     }
+
+    async fn log_out(&self) -> Result<(), TelegramError> {
+        let mut w = self.world.world.lock().unwrap();
+        let account = self.authorized(&mut w, false)?;
+        // Like auth.logOut: this authorization (every client of it, here) is gone.
+        let acc = w.accounts.get_mut(&account).expect("authorized");
+        acc.revoked = true;
+        acc.logged_out += 1;
+        Ok(())
+    }
 }

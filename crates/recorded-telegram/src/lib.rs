@@ -32,6 +32,8 @@ pub(crate) struct Account {
     pub floods: Vec<Duration>,
     pub connections: usize,
     pub history_calls: usize,
+    /// How often a client of the account called auth.logOut.
+    pub logged_out: usize,
 }
 
 #[derive(Default)]
@@ -107,7 +109,7 @@ impl RecordedTelegram {
     }
 
     pub fn add_account(&self, id: i64, password: Option<&str>) {
-        let account = Account { password: password.map(str::to_owned), followed: HashSet::new(), revoked: false, offline: false, floods: Vec::new(), connections: 0, history_calls: 0 };
+        let account = Account { password: password.map(str::to_owned), followed: HashSet::new(), revoked: false, offline: false, floods: Vec::new(), connections: 0, history_calls: 0, logged_out: 0 };
         self.world.lock().unwrap().accounts.insert(id, account);
     }
 
@@ -173,6 +175,11 @@ impl RecordedTelegram {
     /// Cuts (`false`) or restores (`true`) the network of `account`'s clients.
     pub fn set_network(&self, account: i64, up: bool) {
         self.world.lock().unwrap().accounts.get_mut(&account).expect("an account").offline = !up;
+    }
+
+    /// How often `account` was logged out at Telegram (auth.logOut).
+    pub fn logged_out(&self, account: i64) -> usize {
+        self.world.lock().unwrap().accounts.get(&account).map_or(0, |a| a.logged_out)
     }
 
     /// How many clients were ever connected as `account`.

@@ -195,10 +195,35 @@ impl MessageHandler for SessionCommands {
                     let _ = mailbox.send(DriverRequest::Leave { channel }).await;
                 }
             }
-            SessionCommand::LogOut { user, .. } => self.repo.delete_session(user).await.map_err(retry)?,
+            SessionCommand::LogOut { user, .. } => self.log_out(user).await?,
         }
         self.repo.mark_done("cmd", command.id(), "").await.map_err(retry)?;
         Ok(())
+    }
+}
+
+impl SessionCommands {
+    /// Signs the user out at Telegram (auth.logOut, so the authorization stops working there
+    /// too), then forgets the session. Telegram unreachable: retried; a session Telegram had
+    /// already ended, or one that does not open: forgotten all the same.
+    async fn log_out(&self, user: siftgram_core::model::UserId) -> Result<(), HandleError> {
+        if let Some(stored) = self.repo.load_session(user).await.map_err(retry)? {
+            match self.login.cipher.open(user, &stored.sealed) {
+                Ok(session) => {
+                    let ended = match self.login.connector.connect(Some(&session)) {
+                        Ok(client) => tokio::time::timeout(self.login.call_timeout, client.log_out()).await.unwrap_or_else(|_| Err(TelegramError::Network("auth.logOut timed out".into()))),
+                        Err(e) => Err(e),
+                    };
+                    match ended {
+                        Ok(()) | Err(TelegramError::Unauthorized) => {}
+                        Err(e @ (TelegramError::Network(_) | TelegramError::FloodWait(_))) => return Err(retry(e)),
+                        Err(e) => tracing::warn!(user = %user, error = %e, "auth.logOut failed; the session is forgotten anyway"),
+                    }
+                }
+                Err(e) => tracing::warn!(user = %user, error = %e, "the session does not open; forgotten without auth.logOut"),
+            }
+        }
+        self.repo.delete_session(user).await.map_err(retry)
     }
 }
 

@@ -36,6 +36,7 @@ macro_rules! sessions_stories {
             a_session_copied_to_another_user_does_not_open,
             a_member_signs_in_again_without_an_invite_and_nobody_else_can,
             a_stuck_login_holds_up_no_other_and_a_failed_one_keeps_nothing,
+            signing_out_ends_the_authorization_at_telegram,
         );
     };
 }
@@ -654,4 +655,28 @@ pub async fn a_stuck_login_holds_up_no_other_and_a_failed_one_keeps_nothing(sys:
     assert_eq!(impatient.pending_logins(), 0, "nothing kept");
     assert!(sys.repo.current_lease("login#629").await.unwrap().is_none(), "the lease is given back");
     assert!(matches!(impatient.start(carl, carl_code).await.unwrap(), LoginState::Waiting { .. }));
+}
+
+pub async fn signing_out_ends_the_authorization_at_telegram(sys: &mut TestSystem) {
+    use siftgram_core::consume::MessageHandler;
+    use siftgram_core::messages::SessionCommand;
+    use siftgram_core::ports::{Receipt, ReceivedMessage};
+    let s = TestSessions::start(sys).await;
+    let olga = s.signed_in(sys, 630).await;
+    let commands = s.commands_on(sys, "node-a");
+    let delivery = ReceivedMessage {
+        id: "out-630".into(),
+        body: serde_json::to_string(&SessionCommand::LogOut { id: "out-630".into(), user: olga }).unwrap(),
+        receipt: Receipt("r".into()),
+        receive_count: 1,
+        group: Some("630".into()),
+    };
+    // Telegram out of reach: the command comes back later, and the session is kept till then.
+    s.telegram.set_network(630, false);
+    assert!(commands.handle(&delivery).await.is_err(), "retried");
+    assert!(sys.repo.load_session(olga).await.unwrap().is_some());
+    s.telegram.set_network(630, true);
+    commands.handle(&delivery).await.expect("signed out");
+    assert_eq!(s.telegram.logged_out(630), 1, "auth.logOut was called");
+    assert!(sys.repo.load_session(olga).await.unwrap().is_none(), "and the session forgotten");
 }

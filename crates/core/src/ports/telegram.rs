@@ -84,6 +84,8 @@ pub trait TelegramUser: Send + Sync {
     /// Live events for followed channels, waiting up to `wait` for the first.
     async fn next_events(&self, wait: Duration) -> Result<Vec<LiveEvent>, TelegramError>;
     async fn leave(&self, channel: &RemoteChannel) -> Result<(), TelegramError>;
+    /// Ends the authorization at Telegram (`auth.logOut`): the session's keys stop working.
+    async fn log_out(&self) -> Result<(), TelegramError>;
 }
 
 /// Opens user clients: from a stored session, or a fresh one for a login.

@@ -69,15 +69,64 @@ pub fn consume_queue(
         let (backend, handler) = (backend.clone(), handler.clone());
         async move {
             let spec = siftgram_core::schema::queue_spec(queue).map_err(|e| e.to_string())?;
+            let fifo = spec.fifo;
             let queue = backend.queue(spec).await.map_err(|e| e.to_string())?;
             loop {
+                let batch = async {
+                    if fifo {
+                        process_batch_by_group(&queue, &handler, 10, Duration::from_secs(2)).await.map(|_| ())
+                    } else {
+                        siftgram_core::consume::process_batch(&*queue, &*handler, 10, Duration::from_secs(2)).await.map(|_| ())
+                    }
+                };
                 tokio::select! {
-                    r = siftgram_core::consume::process_batch(&*queue, &*handler, 10, Duration::from_secs(2)) => { r.map_err(|e| e.to_string())?; }
+                    r = batch => { r.map_err(|e| e.to_string())?; }
                     _ = stop.wait_for(|s| *s) => return Ok::<(), String>(()),
                 }
             }
         }
     })
+}
+
+/// One batch of a FIFO queue: each message group (one user's commands) in order, the groups
+/// side by side, so one user's slow command does not hold up everyone else's while the rest of
+/// the batch sits out its visibility timeout. Returns (acked, failed).
+pub async fn process_batch_by_group(
+    queue: &std::sync::Arc<dyn siftgram_core::ports::Queue>,
+    handler: &std::sync::Arc<dyn siftgram_core::consume::MessageHandler>,
+    max: usize,
+    wait: Duration,
+) -> Result<(usize, usize), siftgram_core::ports::QueueError> {
+    let messages = queue.receive(max, wait).await?;
+    let mut groups: Vec<(Option<String>, Vec<siftgram_core::ports::ReceivedMessage>)> = Vec::new();
+    for message in messages {
+        match groups.iter_mut().find(|(g, _)| *g == message.group) {
+            Some((_, list)) => list.push(message),
+            None => groups.push((message.group.clone(), vec![message])),
+        }
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for (_, list) in groups {
+        let (queue, handler) = (queue.clone(), handler.clone());
+        tasks.spawn(async move {
+            let (mut acked, mut failed) = (0, 0);
+            for message in &list {
+                let handled = handler.handle(message).await;
+                match siftgram_core::consume::settle(&*queue, message, handled).await? {
+                    true => acked += 1,
+                    false => failed += 1,
+                }
+            }
+            Ok::<_, siftgram_core::ports::QueueError>((acked, failed))
+        });
+    }
+    let (mut acked, mut failed) = (0, 0);
+    while let Some(done) = tasks.join_next().await {
+        let (a, f) = done.map_err(|e| siftgram_core::ports::QueueError::Backend(format!("a command task died: {e}")))??;
+        acked += a;
+        failed += f;
+    }
+    Ok((acked, failed))
 }
 
 #[cfg(test)]

@@ -47,19 +47,28 @@ pub async fn process_batch(
     let messages = queue.receive(max, wait).await?;
     let mut report = BatchReport { received: messages.len(), ..Default::default() };
     for message in &messages {
-        match handler.handle(message).await {
-            Ok(()) => {
-                queue.ack(&message.receipt).await?;
-                report.acked += 1;
-            }
-            Err(error) => {
-                report.failed += 1;
-                let delay = error.retry_after.unwrap_or_else(|| backoff(message.receive_count));
-                queue.release(&message.receipt, delay).await?;
-            }
+        if settle(queue, message, handler.handle(message).await).await? {
+            report.acked += 1;
+        } else {
+            report.failed += 1;
         }
     }
     Ok(report)
+}
+
+/// Acknowledges a handled message, or releases a failed one for its retry; true if acked.
+pub async fn settle(queue: &dyn Queue, message: &ReceivedMessage, handled: Result<(), HandleError>) -> Result<bool, QueueError> {
+    match handled {
+        Ok(()) => {
+            queue.ack(&message.receipt).await?;
+            Ok(true)
+        }
+        Err(error) => {
+            let delay = error.retry_after.unwrap_or_else(|| backoff(message.receive_count));
+            queue.release(&message.receipt, delay).await?;
+            Ok(false)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -37,6 +37,10 @@ fn flood_wait(wait: Duration) -> HandleError {
     HandleError { reason: "FLOOD_WAIT".into(), retry_after: Some(wait) }
 }
 
+/// How long a command waits for the user's driver: well under the commands queue's 60 s
+/// visibility timeout (a driver sitting out a FLOOD_WAIT answers at once with the wait left).
+const DRIVER_ANSWER_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// How often the commands queue delivers a message before dead-lettering it.
 fn commands_max_receives() -> u32 {
     siftgram_core::schema::queue_spec("commands").map_or(1, |spec| spec.max_receives)
@@ -104,7 +108,7 @@ impl SessionCommands {
         let Some(mailbox) = self.driver_of(user, reply).await? else { return Ok(None) };
         let (answer, answered) = oneshot::channel();
         mailbox.send(request(answer)).await.map_err(retry)?;
-        Ok(Some(tokio::time::timeout(Duration::from_secs(60), answered).await.map_err(retry)?.map_err(retry)?))
+        Ok(Some(tokio::time::timeout(DRIVER_ANSWER_TIMEOUT, answered).await.map_err(retry)?.map_err(retry)?))
     }
 
     async fn sync_now(&self, user: siftgram_core::model::UserId, channel: siftgram_core::model::ChannelId, reply: &ReplyTo) -> Result<(), HandleError> {

@@ -145,6 +145,7 @@ impl SessionDriver {
         let mut ours: HashMap<ChannelId, RemoteChannel> = HashMap::new();
         let mut last_renew: Option<Instant> = None;
         let mut last_catch_up = Instant::now();
+        let mut deferred: Vec<DriverRequest> = Vec::new();
         loop {
             if *stop.borrow() {
                 self.save_session(user, &mut stored, &*client, &mut saved).await?;
@@ -168,7 +169,12 @@ impl SessionDriver {
                 done.clear();
                 last_renew = Some(Instant::now());
             }
+            // Requests the pause put off come first, then whatever arrived since.
+            let mut waiting: Vec<DriverRequest> = std::mem::take(&mut deferred);
             while let Ok(request) = mailbox.try_recv() {
+                waiting.push(request);
+            }
+            for request in waiting {
                 match request {
                     DriverRequest::Resolve { username, answer } => {
                         let resolved = client.resolve(&username).await;
@@ -203,13 +209,34 @@ impl SessionDriver {
                 }
                 Err(SyncError::Telegram(TelegramError::FloodWait(wait))) => {
                     tracing::info!(user = %user, wait_secs = wait.as_secs(), "FLOOD_WAIT: this client pauses");
-                    tokio::select! {
-                        _ = tokio::time::sleep(wait) => {}
-                        _ = stop.changed() => {}
-                    }
+                    self.pause(wait, stop, mailbox, &mut deferred).await;
                 }
                 Err(SyncError::Telegram(TelegramError::Unauthorized)) => return self.signed_out(user).await,
                 Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Sits out a FLOOD_WAIT without going deaf: a question for this client (resolve, sync) is
+    /// answered at once with the wait that is left, so the commands consumer is not held up;
+    /// a leave is put off until the pause is over.
+    async fn pause(&self, wait: Duration, stop: &mut watch::Receiver<bool>, mailbox: &mut mpsc::Receiver<DriverRequest>, deferred: &mut Vec<DriverRequest>) {
+        let until = Instant::now() + wait;
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            tokio::select! {
+                _ = tokio::time::sleep(left) => return,
+                _ = stop.changed() => return,
+                request = mailbox.recv() => match request {
+                    Some(DriverRequest::Resolve { answer, .. }) => {
+                        let _ = answer.send(Err(TelegramError::FloodWait(left)));
+                    }
+                    Some(DriverRequest::Sync { answer, .. }) => {
+                        let _ = answer.send(Err(SyncError::Telegram(TelegramError::FloodWait(left))));
+                    }
+                    Some(leave @ DriverRequest::Leave { .. }) => deferred.push(leave),
+                    None => return,
+                },
             }
         }
     }

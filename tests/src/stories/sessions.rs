@@ -37,6 +37,7 @@ macro_rules! sessions_stories {
             a_member_signs_in_again_without_an_invite_and_nobody_else_can,
             a_stuck_login_holds_up_no_other_and_a_failed_one_keeps_nothing,
             signing_out_ends_the_authorization_at_telegram,
+            a_flood_waiting_user_holds_up_nobody_elses_commands,
         );
     };
 }
@@ -679,4 +680,51 @@ pub async fn signing_out_ends_the_authorization_at_telegram(sys: &mut TestSystem
     commands.handle(&delivery).await.expect("signed out");
     assert_eq!(s.telegram.logged_out(630), 1, "auth.logOut was called");
     assert!(sys.repo.load_session(olga).await.unwrap().is_none(), "and the session forgotten");
+}
+
+pub async fn a_flood_waiting_user_holds_up_nobody_elses_commands(sys: &mut TestSystem) {
+    use siftgram_core::messages::{ReplyTo, SessionCommand};
+    use siftgram_core::model::Username;
+    use siftgram_core::ports::OutgoingMessage;
+    let s = TestSessions::start(sys).await;
+    let history = s.telegram.add_numbered_channel(8030, "busy_history", "История", 300);
+    let wanted = s.telegram.add_numbered_channel(8031, "wanted_news", "Новости", 3);
+    let (dana, egor) = (s.signed_in(sys, 631).await, s.signed_in(sys, 632).await);
+    s.follow(sys, dana, history, "busy_history", "История").await;
+    // Dana's client is told to wait an hour on its first history page.
+    s.telegram.flood_next(631, Duration::from_secs(3600));
+    let driver = s.driver(sys, "node-a");
+    let (stop_d, task_d) = spawn(&driver, dana);
+    let (stop_e, task_e) = spawn(&driver, egor);
+    wait_for("both drivers", Duration::from_secs(60), || async {
+        driver.mailboxes.of(dana).is_some() && driver.mailboxes.of(egor).is_some() && s.telegram.history_calls(631) >= 1
+    })
+    .await;
+
+    // Both ask for a channel in one batch of the commands queue.
+    let commands_queue = sys.queue(siftgram_core::schema::queue_spec("commands").unwrap()).await;
+    for (user, id) in [(dana, "add-631"), (egor, "add-632")] {
+        let reply = ReplyTo { chat_id: user.get(), message_id: None, language: Default::default() };
+        let command = SessionCommand::ResolveChannel { id: id.into(), user, username: Username::parse("wanted_news").unwrap(), reply };
+        commands_queue.send(OutgoingMessage::new(serde_json::to_string(&command).unwrap()).in_group(user.to_string()).dedup(id)).await.unwrap();
+    }
+    let mut handler = s.commands_on(sys, "node-a");
+    handler.mailboxes = driver.mailboxes.clone();
+    let handler: Arc<dyn siftgram_core::consume::MessageHandler> = Arc::new(handler);
+    let (mut acked, mut failed) = (0, 0);
+    while acked + failed < 2 {
+        let (a, f) = siftgram_session_node::supervise::process_batch_by_group(&commands_queue, &handler, 10, Duration::from_secs(1)).await.unwrap();
+        (acked, failed) = (acked + a, failed + f);
+    }
+    // Dana's driver answered at once that it must wait (her command comes back in an hour);
+    // Egor's went through in the same batch.
+    assert_eq!((acked, failed), (1, 1));
+    let follows = |subs: Vec<siftgram_core::model::Subscription>| subs.iter().any(|sub| sub.channel == wanted);
+    assert!(follows(sys.repo.subscriptions_of(egor).await.unwrap()), "Egor has his channel");
+    assert!(!follows(sys.repo.subscriptions_of(dana).await.unwrap()), "Dana's waits for her client");
+    assert!(commands_queue.receive(10, Duration::from_secs(2)).await.unwrap().is_empty(), "back on the queue until her FLOOD_WAIT is over, not retried in a second");
+    stop_d.send(true).unwrap();
+    stop_e.send(true).unwrap();
+    assert_eq!(task_d.await.unwrap(), DriveEnd::Stopped);
+    assert_eq!(task_e.await.unwrap(), DriveEnd::Stopped);
 }

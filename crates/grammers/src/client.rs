@@ -298,6 +298,10 @@ impl TelegramUser for GrammersUser {
         Ok(())
     }
 
+    fn account_id(&self) -> Option<i64> {
+        self.session.account_id()
+    }
+
     async fn log_out(&self) -> Result<(), TelegramError> {
         self.call(&tl::functions::auth::LogOut {}).await.map(|_| ())
     }

@@ -77,6 +77,15 @@ impl StoredSession {
         self.lock().is_ok_and(|inner| inner.data.peer_infos.values().any(|p| matches!(p, PeerInfo::User { is_self: Some(true), .. })))
     }
 
+    /// The signed-in account (the self user), once there is one.
+    pub fn account_id(&self) -> Option<i64> {
+        let inner = self.0.lock().ok()?;
+        inner.data.peer_infos.values().find_map(|p| match p {
+            PeerInfo::User { id, is_self: Some(true), .. } => Some(*id),
+            _ => None,
+        })
+    }
+
     pub fn joined(&self, channel: i64) -> bool {
         self.lock().is_ok_and(|inner| inner.joined.contains(&channel))
     }

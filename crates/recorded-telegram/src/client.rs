@@ -171,6 +171,10 @@ impl TelegramUser for RecordedClient {
         Ok(())
     }
 
+    fn account_id(&self) -> Option<i64> {
+        self.state.lock().unwrap().account
+    }
+
     async fn log_out(&self) -> Result<(), TelegramError> {
         let mut w = self.world.world.lock().unwrap();
         let account = self.authorized(&mut w, false)?;

@@ -138,6 +138,12 @@ impl SessionDriver {
             Err(TelegramError::Unauthorized) => return self.signed_out(user).await,
             Err(e) => return Err(e.into()),
         };
+        // Belt and braces beside the binding of the sealed session to its user: a session of
+        // another account is never driven as this user's.
+        if let Some(account) = client.account_id().filter(|&a| a != user.get()) {
+            tracing::error!(user = %user, account, "the stored session is another account's; not used");
+            return Err(DriveError::Telegram(TelegramError::Other(format!("the stored session is account {account}'s, not user {user}'s"))));
+        }
         let mut channels: HashMap<ChannelId, RemoteChannel> = HashMap::new();
         let mut done: HashSet<ChannelId> = HashSet::new();
         // The channels this driver syncs (followed, and their sync lease held): changes only when

@@ -596,6 +596,14 @@ pub async fn a_session_copied_to_another_user_does_not_open(sys: &mut TestSystem
     let refused = s.driver(sys, "node-a").drive(boris, stopped).await;
     assert!(refused.is_err_and(|e| e.to_string().contains("damaged")), "Anna's keys are not used for Boris");
     assert_eq!(s.telegram.connections(623), 0, "no client was opened with them");
+
+    // Sealed for Boris, but Anna's account inside: caught once connected.
+    let sealed = s.cipher.seal(boris, serde_json::json!({"account": 623}).to_string().as_bytes());
+    sys.repo.save_session(boris, &siftgram_core::repo::StoredSession { sealed, account_id: 624, signed_in_at: annas.signed_in_at }).await.unwrap();
+    let (_stop, stopped) = watch::channel(false);
+    let refused = s.driver(sys, "node-a").drive(boris, stopped).await;
+    assert!(refused.is_err_and(|e| e.to_string().contains("another account") || e.to_string().contains("account 623")), "not driven as Boris");
+    assert_eq!(s.telegram.history_calls(623), 0, "nothing was synced with it");
 }
 
 pub async fn a_member_signs_in_again_without_an_invite_and_nobody_else_can(sys: &mut TestSystem) {

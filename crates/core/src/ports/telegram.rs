@@ -84,6 +84,8 @@ pub trait TelegramUser: Send + Sync {
     /// Live events for followed channels, waiting up to `wait` for the first.
     async fn next_events(&self, wait: Duration) -> Result<Vec<LiveEvent>, TelegramError>;
     async fn leave(&self, channel: &RemoteChannel) -> Result<(), TelegramError>;
+    /// The account the session is signed in as, when it is known.
+    fn account_id(&self) -> Option<i64>;
     /// Ends the authorization at Telegram (`auth.logOut`): the session's keys stop working.
     async fn log_out(&self) -> Result<(), TelegramError>;
 }

@@ -1,6 +1,7 @@
 //! Supervised background tasks: a task that fails or panics is logged and restarted with
 //! backoff; all stop when shutdown is signalled.
 
+use siftgram_core::consume::BatchReport;
 use std::future::Future;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -90,14 +91,15 @@ pub fn consume_queue(
 
 /// One batch of a FIFO queue: each message group (one user's commands) in order, the groups
 /// side by side, so one user's slow command does not hold up everyone else's while the rest of
-/// the batch sits out its visibility timeout. Returns (acked, failed).
+/// the batch sits out its visibility timeout.
 pub async fn process_batch_by_group(
     queue: &std::sync::Arc<dyn siftgram_core::ports::Queue>,
     handler: &std::sync::Arc<dyn siftgram_core::consume::MessageHandler>,
     max: usize,
     wait: Duration,
-) -> Result<(usize, usize), siftgram_core::ports::QueueError> {
+) -> Result<BatchReport, siftgram_core::ports::QueueError> {
     let messages = queue.receive(max, wait).await?;
+    let mut report = BatchReport { received: messages.len(), ..Default::default() };
     let mut groups: Vec<(Option<String>, Vec<siftgram_core::ports::ReceivedMessage>)> = Vec::new();
     for message in messages {
         match groups.iter_mut().find(|(g, _)| *g == message.group) {
@@ -120,13 +122,12 @@ pub async fn process_batch_by_group(
             Ok::<_, siftgram_core::ports::QueueError>((acked, failed))
         });
     }
-    let (mut acked, mut failed) = (0, 0);
     while let Some(done) = tasks.join_next().await {
-        let (a, f) = done.map_err(|e| siftgram_core::ports::QueueError::Backend(format!("a command task died: {e}")))??;
-        acked += a;
-        failed += f;
+        let (acked, failed) = done.map_err(|e| siftgram_core::ports::QueueError::Backend(format!("a command task died: {e}")))??;
+        report.acked += acked;
+        report.failed += failed;
     }
-    Ok((acked, failed))
+    Ok(report)
 }
 
 #[cfg(test)]

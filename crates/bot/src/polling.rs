@@ -2,6 +2,7 @@
 
 use crate::intake::BotService;
 use crate::send::with_retry;
+use siftgram_core::consume::backoff;
 use std::time::Duration;
 use teloxide::payloads::GetUpdatesSetters;
 use teloxide::requests::Requester;
@@ -14,7 +15,8 @@ pub async fn run_polling(service: &BotService, mut stop: watch::Receiver<bool>, 
     // A webhook left in place makes getUpdates fail with 409; polling means no webhook.
     bot.delete_webhook().await?;
     let mut offset: i32 = 0;
-    let mut backoff = Backoff::default();
+    // Failures of the update being retried: its waits are the queues' backoff, at most 30 s.
+    let mut failures: u32 = 0;
     loop {
         let request = bot.get_updates().offset(offset).timeout(poll_timeout.as_secs() as u32);
         let updates = tokio::select! {
@@ -28,7 +30,8 @@ pub async fn run_polling(service: &BotService, mut stop: watch::Receiver<bool>, 
                 // Read it again on the next poll: its claim counts the failures, and after
                 // MAX_UPDATE_FAILURES it is acknowledged, so one update cannot stop the bot.
                 offset = update_id as i32;
-                let wait = backoff.next();
+                failures += 1;
+                let wait = backoff(failures).min(MAX_RETRY_WAIT);
                 tracing::error!(update_id, error = %e, retry_in_ms = wait.as_millis() as u64, "update failed; it will be retried");
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
@@ -36,7 +39,7 @@ pub async fn run_polling(service: &BotService, mut stop: watch::Receiver<bool>, 
                 }
                 break;
             }
-            backoff = Backoff::default();
+            failures = 0;
         }
         if *stop.borrow() {
             return Ok(());
@@ -44,16 +47,5 @@ pub async fn run_polling(service: &BotService, mut stop: watch::Receiver<bool>, 
     }
 }
 
-/// Waits between retries of a failing update: 1 s, doubling, at most 30 s.
-#[derive(Default)]
-struct Backoff {
-    failures: u32,
-}
-
-impl Backoff {
-    fn next(&mut self) -> Duration {
-        let wait = Duration::from_secs(1 << self.failures.min(5)).min(Duration::from_secs(30));
-        self.failures += 1;
-        wait
-    }
-}
+/// The longest wait before a failing update is read again.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);

@@ -242,6 +242,7 @@ impl TokenBucket {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{InviteCode, Language, Role};
 
     #[test]
     fn a_channel_keeps_what_its_best_followers_plan_allows() {
@@ -250,7 +251,6 @@ mod tests {
         assert_eq!(channel_allowance([Tier::Free, Tier::Premium, Tier::Basic], &catalog), 2000);
         assert_eq!(channel_allowance([], &catalog), 0, "nobody with access: nothing more is kept");
     }
-    use crate::model::{InviteCode, Language, Role};
 
     const NOW: Timestamp = Timestamp(1_700_000_000);
 

@@ -215,7 +215,7 @@ impl SessionCommands {
             match self.login.cipher.open(user, &stored.sealed) {
                 Ok(session) => {
                     let ended = match self.login.connector.connect(Some(&session)) {
-                        Ok(client) => tokio::time::timeout(self.login.call_timeout, client.log_out()).await.unwrap_or_else(|_| Err(TelegramError::Network("auth.logOut timed out".into()))),
+                        Ok(client) => self.login.call(client.log_out()).await,
                         Err(e) => Err(e),
                     };
                     match ended {
@@ -229,9 +229,7 @@ impl SessionCommands {
         }
         self.repo.delete_session(user).await.map_err(retry)
     }
-}
 
-impl SessionCommands {
     /// Polls a QR login until it ends (or its 10 minutes are up) and tells the user.
     fn watch_login(&self, user: siftgram_core::model::UserId, reply: ReplyTo) {
         let this = SessionCommands {

@@ -93,7 +93,7 @@ impl LoginFlow {
     }
 
     /// A Telegram call that answers within `call_timeout`, or a network failure.
-    async fn call<T>(&self, call: impl std::future::Future<Output = Result<T, TelegramError>>) -> Result<T, TelegramError> {
+    pub(crate) async fn call<T>(&self, call: impl std::future::Future<Output = Result<T, TelegramError>>) -> Result<T, TelegramError> {
         tokio::time::timeout(self.call_timeout, call)
             .await
             .unwrap_or_else(|_| Err(TelegramError::Network(format!("Telegram did not answer within {} s", self.call_timeout.as_secs()))))

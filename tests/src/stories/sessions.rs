@@ -721,8 +721,8 @@ pub async fn a_flood_waiting_user_holds_up_nobody_elses_commands(sys: &mut TestS
     let handler: Arc<dyn siftgram_core::consume::MessageHandler> = Arc::new(handler);
     let (mut acked, mut failed) = (0, 0);
     while acked + failed < 2 {
-        let (a, f) = siftgram_session_node::supervise::process_batch_by_group(&commands_queue, &handler, 10, Duration::from_secs(1)).await.unwrap();
-        (acked, failed) = (acked + a, failed + f);
+        let report = siftgram_session_node::supervise::process_batch_by_group(&commands_queue, &handler, 10, Duration::from_secs(1)).await.unwrap();
+        (acked, failed) = (acked + report.acked, failed + report.failed);
     }
     // Dana's driver answered at once that it must wait (her command comes back in an hour);
     // Egor's went through in the same batch.

@@ -155,6 +155,15 @@ fn remove_keyboard(channels: &[Channel], page: usize) -> InlineKeyboardMarkup {
     InlineKeyboardMarkup::new(rows)
 }
 
+/// Page `page` of the channels to pick from, or "no channels" once there are none.
+fn remove_view(caller: &Caller, channels: &[Channel], page: usize) -> (String, Option<InlineKeyboardMarkup>) {
+    let t = caller.texts();
+    if channels.is_empty() {
+        return (t.no_channels(), None);
+    }
+    (t.choose_channel_to_remove(), Some(remove_keyboard(channels, page)))
+}
+
 /// Shows the channels as buttons, a page at a time (or goes straight to the confirmation for
 /// `/remove_channel @name`).
 pub async fn remove_channel(services: Arc<Services>, caller: Caller, arg: String) -> HandlerResult {
@@ -169,11 +178,8 @@ pub async fn remove_channel(services: Arc<Services>, caller: Caller, arg: String
         services.out.send(caller.chat, text_and_buttons.0, text_and_buttons.1).await?;
         return Ok(());
     }
-    if channels.is_empty() {
-        services.out.send(caller.chat, t.no_channels(), None).await?;
-        return Ok(());
-    }
-    services.out.send(caller.chat, t.choose_channel_to_remove(), Some(remove_keyboard(&channels, 0))).await?;
+    let (text, markup) = remove_view(&caller, &channels, 0);
+    services.out.send(caller.chat, text, markup).await?;
     Ok(())
 }
 
@@ -192,12 +198,8 @@ pub async fn on_callback(services: Arc<Services>, caller: Caller, query: Callbac
         let (text, markup) = channels_page(&services, &caller, page).await?;
         edit(text, markup).await?;
     } else if let Some(page) = page_of(data, REMOVE_PAGE) {
-        let channels = followed_channels(&services, &caller).await?;
-        if channels.is_empty() {
-            edit(t.no_channels(), None).await?;
-        } else {
-            edit(t.choose_channel_to_remove(), Some(remove_keyboard(&channels, page))).await?;
-        }
+        let (text, markup) = remove_view(&caller, &followed_channels(&services, &caller).await?, page);
+        edit(text, markup).await?;
     } else if let Some(channel) = channel_of(PICK) {
         match services.repo.get_channel(channel).await? {
             Some(c) if follows(&services, &caller, channel).await? => edit(t.confirm_remove(&c.title), Some(confirm_buttons(&caller, channel))).await?,

@@ -3,10 +3,10 @@
 //! posts when its history is loaded, and that many new posts each UTC day after. Posts beyond
 //! it are not stored (and never embedded); the day's count of them is kept so users are told.
 
-use super::{MAX_ATTEMPTS, RepoError, Repository};
+use super::{RepoError, Repository};
 use crate::Timestamp;
 use crate::model::ChannelId;
-use crate::ports::{Attrs, Condition, Item, Key, StoreError};
+use crate::ports::{Attrs, Item, Key};
 use crate::rules;
 
 /// Today's new posts of one channel: kept, and not kept for being over the allowance.
@@ -46,24 +46,17 @@ impl Repository {
         if wanted == 0 {
             return Ok(0);
         }
-        for _ in 0..MAX_ATTEMPTS {
-            let day = self.clock.now().utc_day();
-            let key = kept_key(channel, day);
-            let current = self.store.get(&key).await?;
-            let (kept, not_kept) = (count(current.as_ref(), "kept"), count(current.as_ref(), "not_kept"));
+        let day = self.clock.now().utc_day();
+        let key = kept_key(channel, day);
+        self.rewrite(&key, "channel allowance", |current, _| {
+            let (kept, not_kept) = (count(current, "kept"), count(current, "not_kept"));
             let granted = wanted.min(allowance.saturating_sub(kept));
             let mut attrs = Attrs::new();
             attrs.insert("kept".into(), (kept + granted).into());
             attrs.insert("not_kept".into(), (not_kept + wanted - granted).into());
-            let condition = current.as_ref().map_or(Condition::NotExists, |i| Condition::Version(i.version));
-            let item = Item::new(key, attrs).expiring_at(Timestamp((day + 3) * Timestamp::DAY));
-            match self.store.put(item, condition).await {
-                Ok(_) => return Ok(granted),
-                Err(StoreError::ConditionFailed(_)) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(RepoError::Contended("channel allowance"))
+            Ok((Some(Item::new(key.clone(), attrs).expiring_at(Timestamp((day + 3) * Timestamp::DAY))), granted))
+        })
+        .await
     }
 
     pub async fn kept_today(&self, channel: ChannelId) -> Result<KeptToday, RepoError> {

@@ -3,7 +3,7 @@
 
 use super::codec::{decode, item_of};
 use super::users::user_pk;
-use super::{MAX_ATTEMPTS, RepoError, Repository};
+use super::{RepoError, Repository};
 use crate::Timestamp;
 use crate::model::UserId;
 use crate::ports::{Attrs, Condition, Item, Key, StoreError};
@@ -99,28 +99,20 @@ impl Repository {
     /// Takes one token from `user`'s bucket.
     pub async fn take_rate_token(&self, user: UserId, limit: RateLimit) -> Result<RateDecision, RepoError> {
         let key = Key::new(user_pk(user), "ratelimit");
-        for _ in 0..MAX_ATTEMPTS {
-            let now = self.clock.now();
-            let current = self.store.get(&key).await?;
-            let mut bucket = match &current {
+        self.rewrite(&key, "rate bucket", |current, now| {
+            let mut bucket = match current {
                 Some(item) => decode::<TokenBucket>("rate bucket", item)?,
                 None => TokenBucket::full(limit, now),
             };
             let decision = bucket.take(limit, now);
             if decision == (RateDecision::Limited { warn: false }) {
                 // Nothing changed that matters; spare the write while someone floods.
-                return Ok(decision);
+                return Ok((None, decision));
             }
-            let condition = current.as_ref().map_or(Condition::NotExists, |i| Condition::Version(i.version));
             // An idle bucket is full again after burst/per_minute minutes; let it expire by then.
             let full_after = i64::from(limit.burst) * 60 / i64::from(limit.per_minute.max(1)) + 60;
-            let item = item_of(key.clone(), &bucket).expiring_at(Timestamp(now.0 + full_after));
-            match self.store.put(item, condition).await {
-                Ok(_) => return Ok(decision),
-                Err(StoreError::ConditionFailed(_)) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(RepoError::Contended("rate bucket"))
+            Ok((Some(item_of(key.clone(), &bucket).expiring_at(Timestamp(now.0 + full_after))), decision))
+        })
+        .await
     }
 }

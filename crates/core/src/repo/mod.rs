@@ -62,9 +62,9 @@ pub use posts::{ChannelStats, PostInsert};
 pub use sessions::{LOGIN_STATE_TTL_SECS, LoginState, StoredSession};
 pub use sync::SyncState;
 
-use crate::Clock;
 use crate::model::TierCatalog;
-use crate::ports::TableStore;
+use crate::ports::{Condition, Item, Key, StoreError, TableStore};
+use crate::{Clock, Timestamp};
 use std::sync::Arc;
 
 /// How many times an optimistic read-modify-write is retried when another writer got there first.
@@ -90,5 +90,29 @@ impl Repository {
     }
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
+    }
+
+    /// One item rewritten under optimistic concurrency: `next` is shown the item as stored
+    /// (None: absent) and the time, and gives the item to store (None: nothing to write) and
+    /// the result; if another writer got there first, it is shown what that writer stored.
+    async fn rewrite<T>(
+        &self,
+        key: &Key,
+        what: &'static str,
+        mut next: impl FnMut(Option<&Item>, Timestamp) -> Result<(Option<Item>, T), RepoError>,
+    ) -> Result<T, RepoError> {
+        for _ in 0..MAX_ATTEMPTS {
+            let now = self.clock.now();
+            let current = self.store.get(key).await?;
+            let (item, result) = next(current.as_ref(), now)?;
+            let Some(item) = item else { return Ok(result) };
+            let condition = current.as_ref().map_or(Condition::NotExists, |i| Condition::Version(i.version));
+            match self.store.put(item, condition).await {
+                Ok(_) => return Ok(result),
+                Err(StoreError::ConditionFailed(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(RepoError::Contended(what))
     }
 }

@@ -116,21 +116,14 @@ impl Repository {
     /// does not reset it) and is forgotten `window_secs` after the last wrong one. Returns the
     /// count, this one included.
     pub async fn count_password_failure(&self, user: UserId, window_secs: i64) -> Result<u32, RepoError> {
-        for _ in 0..super::MAX_ATTEMPTS {
-            let now = self.clock.now();
-            let current = self.store.get(&password_failures_key(user)).await?.filter(|i| i.is_live(now));
-            let failures = current.as_ref().and_then(|i| i.attr("failures")).and_then(|v| v.as_u64()).unwrap_or(0) as u32 + 1;
+        let key = password_failures_key(user);
+        self.rewrite(&key, "password failures", |current, now| {
+            let failures = current.filter(|i| i.is_live(now)).and_then(|i| i.attr("failures")).and_then(|v| v.as_u64()).unwrap_or(0) as u32 + 1;
             let mut attrs = crate::ports::Attrs::new();
             attrs.insert("failures".into(), failures.into());
-            let item = Item::new(password_failures_key(user), attrs).expiring_at(now.plus_secs(window_secs));
-            let condition = current.as_ref().map_or(Condition::NotExists, |i| Condition::Version(i.version));
-            match self.store.put(item, condition).await {
-                Ok(_) => return Ok(failures),
-                Err(StoreError::ConditionFailed(_)) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(RepoError::Contended("password failures"))
+            Ok((Some(Item::new(key.clone(), attrs).expiring_at(now.plus_secs(window_secs))), failures))
+        })
+        .await
     }
 
     /// Wrong passwords counted and not yet forgotten.

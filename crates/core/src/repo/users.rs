@@ -221,26 +221,18 @@ impl Repository {
     /// Counts one use of a daily quota for `user_id`, refusing (and writing nothing) once the
     /// tier's limit for today (UTC) is reached. Returns how many are used today, this one included.
     pub async fn consume_daily_quota(&self, user_id: UserId, quota: DailyQuota) -> Result<u32, RepoError> {
-        for _ in 0..MAX_ATTEMPTS {
-            let now = self.clock.now();
-            let (user, _) = self.require_user(user_id).await?;
-            let day = now.utc_day();
-            let key = Key::new(user_pk(user_id), format!("usage#{day}#{}", quota.as_str()));
-            let current = self.store.get(&key).await?;
-            let used = current.as_ref().and_then(|i| i.attr("used")).and_then(|v| v.as_u64()).unwrap_or(0) as u32;
+        let (user, _) = self.require_user(user_id).await?;
+        let day = self.clock.now().utc_day();
+        let key = Key::new(user_pk(user_id), format!("usage#{day}#{}", quota.as_str()));
+        self.rewrite(&key, "usage counter", |current, now| {
+            let used = current.and_then(|i| i.attr("used")).and_then(|v| v.as_u64()).unwrap_or(0) as u32;
             rules::check_daily_quota(quota, used, &user, &self.catalog, now)?;
-            let condition = current.as_ref().map_or(Condition::NotExists, |i| Condition::Version(i.version));
             let mut attrs = crate::ports::Attrs::new();
             attrs.insert("used".into(), (used + 1).into());
             // Counters outlive their day only long enough for statistics.
-            let item = Item::new(key, attrs).expiring_at(Timestamp((day + 3) * Timestamp::DAY));
-            match self.store.put(item, condition).await {
-                Ok(_) => return Ok(used + 1),
-                Err(StoreError::ConditionFailed(_)) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(RepoError::Contended("usage counter"))
+            Ok((Some(Item::new(key.clone(), attrs).expiring_at(Timestamp((day + 3) * Timestamp::DAY))), used + 1))
+        })
+        .await
     }
 
     /// How much of a daily quota is used today.

@@ -91,18 +91,18 @@ impl ChannelSync {
         Ok(self.depth.map_or(allowance, |d| d.min(allowance)))
     }
 
-    /// The first of `posts` (new ones, in order) that today's allowance keeps.
-    async fn within_allowance(&self, channel: ChannelId, mut posts: Vec<PostMessage>) -> Result<Vec<PostMessage>, RepoError> {
-        if posts.is_empty() {
-            return Ok(posts);
+    /// How many of `wanted` new posts of `channel` today's allowance keeps (the first ones);
+    /// the rest are counted as not kept.
+    async fn room_for(&self, channel: ChannelId, wanted: u32) -> Result<u32, RepoError> {
+        if wanted == 0 {
+            return Ok(0);
         }
         let allowance = self.repo.channel_allowance(channel).await?;
-        let kept = self.repo.keep_new_posts(channel, posts.len() as u32, allowance).await? as usize;
-        if kept < posts.len() {
-            tracing::info!(channel = %channel, kept, not_kept = posts.len() - kept, allowance, "over today's allowance: the rest is not kept");
+        let kept = self.repo.keep_new_posts(channel, wanted, allowance).await?;
+        if kept < wanted {
+            tracing::info!(channel = %channel, kept, not_kept = wanted - kept, allowance, "over today's allowance: the rest is not kept");
         }
-        posts.truncate(kept);
-        Ok(posts)
+        Ok(kept)
     }
 
     async fn announce(&self, event: Event) -> Result<(), QueueError> {
@@ -122,8 +122,8 @@ impl ChannelSync {
             if messages.is_empty() {
                 return Ok(published);
             }
-            let posts: Vec<PostMessage> = messages.iter().filter_map(|m| message_to_post(channel, m)).map(|post| PostMessage::Publish { post }).collect();
-            let posts = self.within_allowance(channel.id, posts).await?;
+            let mut posts: Vec<PostMessage> = messages.iter().filter_map(|m| message_to_post(channel, m)).map(|post| PostMessage::Publish { post }).collect();
+            posts.truncate(self.room_for(channel.id, posts.len() as u32).await? as usize);
             self.publisher.publish(&posts).await?;
             published += posts.len();
             state.newest_published = state.newest_published.max(messages.iter().map(|m| m.id).max());
@@ -145,12 +145,7 @@ impl ChannelSync {
         }
         let mut room: HashMap<ChannelId, u32> = HashMap::new();
         for (channel, n) in wanted {
-            let allowance = self.repo.channel_allowance(channel).await?;
-            let kept = self.repo.keep_new_posts(channel, n, allowance).await?;
-            if kept < n {
-                tracing::info!(channel = %channel, kept, not_kept = n - kept, allowance, "over today's allowance: the rest is not kept");
-            }
-            room.insert(channel, kept);
+            room.insert(channel, self.room_for(channel, n).await?);
         }
         let mut out = Vec::new();
         let mut newest: HashMap<ChannelId, i64> = HashMap::new();

@@ -24,6 +24,8 @@ pub enum StartError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("search: {0}")]
     Search(String),
+    #[error("API: {0}")]
+    Api(String),
     #[error("sessions: {0}")]
     Sessions(String),
     #[error("operator token file {path}: {source}")]
@@ -85,14 +87,18 @@ impl App {
 
         tasks.extend(crate::sessions_task::spawn(backend.clone(), &config, shutdown_rx.clone()).await.map_err(StartError::Sessions)?);
 
-        if let Some(bot) = config.bot.clone() {
+        if let Some(mut bot) = config.bot.clone() {
+            if config.own_miniapp {
+                bot.settings.miniapp_url = format!("http://{addr}/miniapp");
+            }
             tasks.push(crate::bot::spawn_polling(backend.clone(), bot, shutdown_rx.clone()));
         }
 
         let state = HttpState { backend: backend.clone(), ops_token: ops_token.clone(), schema_version: report.schema_version };
+        let api = crate::api::services(&backend, search.as_ref(), &config).await.map_err(StartError::Api)?;
         let mut stop = shutdown_rx.clone();
         tasks.push(tokio::spawn(async move {
-            let serve = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
+            let serve = axum::serve(listener, router(state, api)).with_graceful_shutdown(async move {
                 let _ = stop.wait_for(|s| *s).await;
             });
             if let Err(e) = serve.await {

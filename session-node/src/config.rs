@@ -30,6 +30,11 @@ pub struct Config {
     pub tiers: TierCatalog,
     /// The Telegram bot (long polling in standalone mode); None without `TELEGRAM_BOT_TOKEN`.
     pub bot: Option<BotConfig>,
+    /// The API and Mini Apps (`/api`, `/miniapp/`); None without `TELEGRAM_BOT_TOKEN`.
+    pub api: Option<siftgram_api::ApiConfig>,
+    /// `SIFTGRAM_MINIAPP_URL` is unset: the bot's buttons open this node's own `/miniapp/`
+    /// (Telegram opens Mini Apps over https only, so a real bot needs the setting).
+    pub own_miniapp: bool,
     /// The embedding model for indexing and questions.
     pub embedder: EmbedderConfig,
     /// The tagging model (OpenAI-compatible); None = keyword tags.
@@ -72,6 +77,7 @@ impl std::fmt::Debug for Config {
             .field("resource_prefix", &self.resource_prefix)
             .field("aws_endpoint", &self.aws_endpoint)
             .field("bot", &self.bot)
+            .field("api", &self.api)
             .finish_non_exhaustive()
     }
 }
@@ -97,6 +103,7 @@ impl Config {
             .map_err(|e| ConfigError::Invalid { name: "SIFTGRAM_HTTP_ADDR", why: format!("{e}") })?;
         let tiers = TierCatalog::from_lookup(&lookup).map_err(|(name, why)| ConfigError::Invalid { name, why })?;
         let bot = BotConfig::from_lookup(&lookup).map_err(|e| ConfigError::Invalid { name: e.name, why: e.why })?;
+        let api = siftgram_api::ApiConfig::from_lookup(&lookup).map_err(|e| ConfigError::Invalid { name: e.name, why: e.why })?;
         let embedder = EmbedderConfig::from_lookup(&lookup).map_err(|(name, why)| ConfigError::Invalid { name, why })?;
         let ops_token = get("SIFTGRAM_OPS_TOKEN");
         if ops_token.as_ref().is_some_and(|t| t.len() < 16) {
@@ -112,6 +119,8 @@ impl Config {
             aws_endpoint: get("AWS_ENDPOINT_URL"),
             tiers,
             bot,
+            api,
+            own_miniapp: get("SIFTGRAM_MINIAPP_URL").is_none(),
             embedder,
             tagger: siftgram_models::tagger_from_lookup(&lookup),
             chat: siftgram_models::chat_from_lookup(&lookup)

@@ -1,4 +1,5 @@
-//! The node's HTTP endpoints. Every endpoint requires the operator bearer token.
+//! The node's HTTP endpoints: `/health` for the operator (bearer token), and the API and Mini
+//! App pages of `siftgram-api`.
 
 use crate::backend::Backend;
 use axum::Router;
@@ -18,11 +19,18 @@ pub struct HttpState {
     pub schema_version: u32,
 }
 
-pub fn router(state: HttpState) -> Router {
-    Router::new()
+/// The operator endpoints (ops token), the Mini App pages (public: they hold no data) and,
+/// with a bot token, the API under `/api` (each caller proven by the API itself).
+pub fn router(state: HttpState, api: Option<siftgram_api::ApiServices>) -> Router {
+    let ops = Router::new()
         .route("/health", get(health))
         .layer(middleware::from_fn_with_state(state.clone(), require_ops_token))
-        .with_state(state)
+        .with_state(state);
+    let app = ops.merge(siftgram_api::miniapp::router());
+    match api {
+        Some(api) => app.merge(siftgram_api::router(api)),
+        None => app,
+    }
 }
 
 /// Compares in constant time for equal lengths, so the token cannot be guessed byte by byte.

@@ -5,6 +5,7 @@
 //! line, and tests start the same `App` on a random port.
 
 pub mod answers;
+pub mod api;
 pub mod app;
 pub mod backend;
 pub mod bench;

@@ -115,3 +115,46 @@ async fn bot_setup_registers_the_menu_in_both_languages_and_the_webhook_with_its
     assert_eq!(telegram.commands(""), ru, "Russian is the default menu");
     assert!(ru.iter().all(|(c, _)| !c.starts_with("admin")), "admin commands are not advertised");
 }
+
+/// The standalone node serves the Mini App pages itself and the API next to them: the bot's
+/// /login button opens this node's login page, whose API call the node answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_node_serves_the_mini_apps_and_the_api_its_buttons_point_at() {
+    let telegram = FakeTelegram::start().await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let app = start_node(&telegram, data.path()).await;
+    let boris = telegram.user(702, "en");
+    let code = siftgram_core::model::InviteCode::parse("NODEAPP00001").unwrap();
+    let now = siftgram_core::Clock::now(&siftgram_core::SystemClock);
+    let invite = siftgram_core::model::Invite::new(code, siftgram_core::model::UserId::new(1).unwrap(), now, siftgram_core::model::Tier::Trial, None, 1, None).unwrap();
+    app.backend.repo.create_invite(&invite).await.unwrap();
+    telegram.push_update(boris.says("/start"));
+    telegram.push_update(boris.says("/login NODEAPP00001"));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while telegram.bot_messages(702).len() < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let login = telegram.bot_messages(702).pop().expect("the /login reply");
+    let page = login.buttons().into_iter().map(|(_, url)| url).find(|u| u.ends_with("login.html")).unwrap_or_else(|| panic!("a Mini App button: {login:?}"));
+    assert_eq!(page, app.url("/miniapp/login.html"), "the node's own page");
+
+    siftgram_models::install_tls_provider();
+    let http = reqwest::Client::new();
+    for (file, kind) in [("login.html", "text/html"), ("admin.html", "text/html"), ("app.js", "text/javascript"), ("telegram-web-app.js", "text/javascript"), ("app.css", "text/css")] {
+        let response = http.get(app.url(&format!("/miniapp/{file}"))).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{file}");
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with(kind), "{file}");
+        assert!(response.headers().contains_key("content-security-policy"), "{file}");
+    }
+    assert_eq!(http.get(app.url("/miniapp/../Cargo.toml")).send().await.unwrap().status(), 404);
+
+    let init_data = siftgram_api::auth::sign_init_data(r#"{"id":702,"first_name":"Boris","language_code":"en"}"#, siftgram_core::Clock::now(&siftgram_core::SystemClock).0, FakeTelegram::TOKEN);
+    let me = http.get(app.url("/api/me")).header("Authorization", format!("tma {init_data}")).send().await.unwrap();
+    assert_eq!(me.status(), 200);
+    let me: serde_json::Value = me.json().await.unwrap();
+    assert_eq!((me["id"].as_i64(), me["language"].as_str(), me["signed_in"].as_bool()), (Some(702), Some("en"), Some(false)));
+    assert_eq!(http.get(app.url("/api/me")).send().await.unwrap().status(), 401);
+    // The operator's endpoint keeps its own token.
+    assert_eq!(http.get(app.url("/health")).header("Authorization", format!("tma {init_data}")).send().await.unwrap().status(), 401);
+    app.shutdown(Duration::from_secs(10)).await;
+}

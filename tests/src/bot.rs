@@ -149,7 +149,7 @@ impl TestBot {
     }
 }
 
-async fn drain(queue: &dyn Queue) -> Vec<String> {
+pub(crate) async fn drain(queue: &dyn Queue) -> Vec<String> {
     let mut out = Vec::new();
     loop {
         let batch = queue.receive(10, Duration::ZERO).await.expect("receive");

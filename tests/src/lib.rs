@@ -3,6 +3,7 @@
 //! parallel; the conformance suites run the same cases against both backends.
 
 pub mod answers;
+pub mod api;
 pub mod conformance;
 pub mod lambda;
 pub mod bot;

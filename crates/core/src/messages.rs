@@ -126,6 +126,26 @@ pub struct Job {
     pub user: UserId,
     pub reply: ReplyTo,
     pub request: JobRequest,
+    /// Where the result goes (absent on the wire: the chat).
+    #[serde(default, skip_serializing_if = "Delivery::is_chat")]
+    pub delivery: Delivery,
+}
+
+/// Who waits on a job's result.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// The user's Telegram chat (`reply`).
+    #[default]
+    Chat,
+    /// An API caller, who fetches the result by the job's id: it is stored, nothing is sent.
+    Api,
+}
+
+impl Delivery {
+    pub fn is_chat(&self) -> bool {
+        *self == Delivery::Chat
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,10 +171,16 @@ mod tests {
             user: UserId::new(5).unwrap(),
             reply: ReplyTo { chat_id: 5, message_id: Some(9), language: Language::En },
             request: JobRequest::Ask { question: "что нового?".into() },
+            delivery: Delivery::Chat,
         };
         let json = serde_json::to_value(&job).unwrap();
         assert_eq!(json["request"], serde_json::json!({"kind": "ask", "question": "что нового?"}));
+        assert!(json.get("delivery").is_none(), "chat delivery stays off the wire: {json}");
         assert_eq!(serde_json::from_value::<Job>(json).unwrap(), job);
+        let api = Job { delivery: Delivery::Api, ..job };
+        let json = serde_json::to_value(&api).unwrap();
+        assert_eq!(json["delivery"], "api");
+        assert_eq!(serde_json::from_value::<Job>(json).unwrap(), api);
         let cmd = SessionCommand::LeaveChannel { id: "u8".into(), user: UserId::new(5).unwrap(), channel: ChannelId::new(3).unwrap() };
         let json = serde_json::to_string(&cmd).unwrap();
         assert!(json.contains(r#""type":"leave_channel""#), "{json}");

@@ -5,6 +5,10 @@ use crate::Timestamp;
 use serde::{Deserialize, Serialize};
 use crate::model::{INVITE_HOLD_SECS, Invite, InviteHold, Tier, TierCatalog, TierChange, TierChangeReason, User, UserId};
 
+/// Wrong two-step verification passwords (within the block window, across logins) before QR
+/// logins are blocked for a while; the login page shows what is left.
+pub const MAX_PASSWORD_FAILURES: u32 = 3;
+
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum LimitError {
     #[error("the {tier} tier allows {limit} channels")]

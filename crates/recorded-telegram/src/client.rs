@@ -72,8 +72,8 @@ impl TelegramUser for RecordedClient {
             return Ok(QrLogin::PasswordNeeded { hint: Some("recorded".into()) });
         }
         let token = match &s.token {
-            Some(t) => t.clone(),
-            None => {
+            Some(t) if !w.expired_tokens.contains(t) => t.clone(),
+            _ => {
                 w.next_token += 1;
                 let t = format!("rec{}x{}", w.next_token, now().0);
                 w.tokens.insert(t.clone(), None);

@@ -43,6 +43,8 @@ pub(crate) struct World {
     /// Login tokens shown as QR codes → the account that scanned it (None: not yet).
     pub tokens: HashMap<String, Option<i64>>,
     pub next_token: u64,
+    /// Tokens Telegram no longer accepts (their 30 s ran out): the login exports a new one.
+    pub expired_tokens: HashSet<String>,
     /// Everything that happened, in order (clients keep their own position).
     pub events: Vec<LiveEvent>,
     /// What the next fresh QR logins meet on their first call, in order.
@@ -117,6 +119,14 @@ impl RecordedTelegram {
     pub fn scan(&self, url: &str, account: i64) {
         let token = url.rsplit("token=").next().unwrap_or("").to_owned();
         self.world.lock().unwrap().tokens.insert(token, Some(account));
+    }
+
+    /// Every login token not scanned yet expires, as after its 30 s: each waiting login
+    /// shows a new QR code on its next poll.
+    pub fn expire_login_tokens(&self) {
+        let mut w = self.world.lock().unwrap();
+        let unscanned: Vec<String> = w.tokens.iter().filter(|(_, account)| account.is_none()).map(|(t, _)| t.clone()).collect();
+        w.expired_tokens.extend(unscanned);
     }
 
     /// A new post in `channel`, now; returns its id.

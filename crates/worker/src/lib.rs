@@ -16,12 +16,11 @@ use siftgram_bot::Outbox;
 use siftgram_bot::teloxide::types::{ChatId, MessageId};
 use siftgram_core::answer::Asker;
 use siftgram_core::consume::{HandleError, MessageHandler};
-use siftgram_core::discover::{Recommender, SearchOutcome, WebStatus, merge_results};
-use siftgram_core::messages::{Job, JobRequest, ReplyTo};
-use siftgram_core::model::{QueryKind, QueryRecord};
+use siftgram_core::discover::{Recommender, SearchOutcome, Searcher};
+use siftgram_core::messages::{Delivery, Job, JobRequest, ReplyTo};
 use siftgram_core::ports::{ChatModel, Queue, ReceivedMessage, WebSearch};
-use siftgram_core::repo::Repository;
-use siftgram_core::retrieval::{RetrievalRequest, Retriever};
+use siftgram_core::repo::{JobResult, Repository};
+use siftgram_core::retrieval::Retriever;
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +31,8 @@ pub enum WorkError {
     Retrieval(#[from] siftgram_core::retrieval::RetrievalError),
     #[error(transparent)]
     Repo(#[from] siftgram_core::repo::RepoError),
+    #[error(transparent)]
+    Search(#[from] siftgram_core::discover::SearchError),
     #[error(transparent)]
     Bot(#[from] siftgram_bot::BotError),
     #[error("events queue: {0}")]
@@ -73,6 +74,11 @@ impl Worker {
         let now = self.repo.clock().now();
         let t = WorkerTexts(job.reply.language);
         match &job.request {
+            JobRequest::Ask { question } if job.delivery == Delivery::Api => {
+                let asked = self.asker.ask(job.user, question, job.reply.language, now).await?;
+                tracing::info!(job = %job.id, kind = ?asked.answer.kind, cached = asked.from_cache, sources = asked.answer.sources.len(), "answered for the API");
+                self.repo.save_job_result(job.user, &job.id, &JobResult::Answered { answer: asked.answer }).await?;
+            }
             JobRequest::Ask { question } => {
                 if self.chat.is_some() && let Some(message) = job.reply.message_id {
                     self.out.edit(ChatId(job.reply.chat_id), MessageId(message), t.thinking(), None).await?;
@@ -97,33 +103,8 @@ impl Worker {
     }
 
     async fn search(&self, job: &Job, query: &str) -> Result<SearchOutcome, WorkError> {
-        let now = self.repo.clock().now();
-        if let Ok(record) = QueryRecord::new(job.user, QueryKind::Search, query, now) {
-            self.repo.record_query(&record).await?;
-        }
-        let request = RetrievalRequest { user: job.user, question: query.to_owned(), limit: RESULTS, now, recency_half_life_days: None, tags: Vec::new() };
-        let posts_fut = self.retriever.retrieve(&request);
-        let (posts, web) = match &self.web {
-            None => (posts_fut.await?, Err(WebStatus::NotConfigured)),
-            Some(web) => {
-                let (posts, pages) = tokio::join!(posts_fut, web.search(query, job.reply.language, RESULTS));
-                (posts?, pages.map_err(|e| {
-                    tracing::warn!(error = %e, "web search failed; posts only");
-                    WebStatus::Failed
-                }))
-            }
-        };
-        let (pages, status) = match web {
-            Ok(pages) => (pages, WebStatus::Included),
-            Err(status) => (Vec::new(), status),
-        };
-        let results = merge_results(&posts.posts, &pages, RESULTS);
-        let shown: Vec<_> = results.iter().filter_map(|f| match f.source {
-            siftgram_core::discover::FoundSource::Post { key, .. } => Some(key),
-            _ => None,
-        }).collect();
-        self.repo.mark_seen(job.user, &shown).await?;
-        Ok(SearchOutcome { results, web: status })
+        let searcher = Searcher { repo: self.repo.clone(), retriever: self.retriever.clone(), web: self.web.clone() };
+        Ok(searcher.search(job.user, query, job.reply.language, RESULTS).await?)
     }
 
     /// Delivers `blocks`: the first message replaces the "⏳" one (if any), the rest follow.
@@ -162,8 +143,16 @@ impl MessageHandler for Worker {
             Ok(()) => Ok(()),
             Err(e) => {
                 tracing::error!(error = %e, attempt = message.receive_count, "job failed");
-                if message.receive_count >= self.max_receives && job.reply.message_id.is_some() {
-                    let _ = self.reply(&job.reply, &[WorkerTexts(job.reply.language).failed()]).await;
+                if message.receive_count >= self.max_receives {
+                    match job.delivery {
+                        Delivery::Api => {
+                            let _ = self.repo.save_job_result(job.user, &job.id, &JobResult::Failed).await;
+                        }
+                        Delivery::Chat if job.reply.message_id.is_some() => {
+                            let _ = self.reply(&job.reply, &[WorkerTexts(job.reply.language).failed()]).await;
+                        }
+                        Delivery::Chat => {}
+                    }
                 }
                 Err(HandleError::retry(e.to_string()))
             }

@@ -24,7 +24,7 @@ fn login_lease(user: UserId) -> String {
 
 /// Wrong passwords (within `BLOCK_SECS` of each other, across logins) before logins are
 /// blocked, and for how long.
-pub const MAX_PASSWORD_FAILURES: u32 = 3;
+pub use siftgram_core::rules::MAX_PASSWORD_FAILURES;
 pub const BLOCK_SECS: i64 = 15 * 60;
 
 #[derive(Debug, thiserror::Error)]

@@ -268,6 +268,7 @@ pub async fn a_digest_due_at_nine_in_moscow_is_sent_once_at_six_utc(sys: &mut Te
         user: UserId::new(203).unwrap(),
         reply: ReplyTo { chat_id: 203, message_id: None, language: Language::Ru },
         request: JobRequest::ScheduledDigest { due },
+        delivery: Default::default(),
     };
     jobs.send(OutgoingMessage::new(serde_json::to_string(&again).unwrap())).await.unwrap();
     assert_eq!(a.run_jobs().await, 1);

@@ -1,6 +1,7 @@
 //! User stories, written once and run on both backends by the `*_stories!` macros.
 
 pub mod answers;
+pub mod api;
 pub mod bot;
 pub mod bot_admin;
 pub mod search;

@@ -81,9 +81,16 @@ fn data_check_string(fields: &BTreeMap<String, String>) -> String {
     fields.iter().filter(|(k, _)| k.as_str() != "hash").map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("\n")
 }
 
-/// Checks `raw` (the initData string as the page got it) for `bot_token`, fresh within
-/// `max_age_secs` of `now` (a minute of clock skew into the future is allowed).
-pub fn validate_init_data(raw: &str, bot_token: &str, now: Timestamp, max_age_secs: i64) -> Result<InitData, InitDataError> {
+/// A launch-data string for `user_json` dated `auth_date`, signed with `bot_token` the way
+/// Telegram signs it: what the demo and the tests open the Mini App pages with.
+pub fn sign_init_data(user_json: &str, auth_date: i64, bot_token: &str) -> String {
+    let mut fields = BTreeMap::from([("auth_date".to_owned(), auth_date.to_string()), ("user".to_owned(), user_json.to_owned())]);
+    fields.insert("hash".into(), sign(&data_check_string(&fields), bot_token));
+    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&fields).finish()
+}
+
+/// The fields of `raw`, URL-decoded after splitting; a repeated field is refused.
+pub(crate) fn parse_fields(raw: &str) -> Result<BTreeMap<String, String>, InitDataError> {
     if raw.is_empty() || raw.len() > MAX_INIT_DATA_BYTES {
         return Err(InitDataError::Size);
     }
@@ -93,12 +100,11 @@ pub fn validate_init_data(raw: &str, bot_token: &str, now: Timestamp, max_age_se
             return Err(InitDataError::Duplicate(key.into_owned()));
         }
     }
-    let given = fields.get("hash").ok_or(InitDataError::NoHash)?;
-    let expected = sign(&data_check_string(&fields), bot_token);
-    if !bool::from(expected.as_bytes().ct_eq(given.to_ascii_lowercase().as_bytes())) {
-        return Err(InitDataError::BadSignature);
-    }
-    // Only signed data is looked at from here on.
+    Ok(fields)
+}
+
+/// The signed fields' auth date, fresh within `max_age_secs`, and their user.
+pub(crate) fn checked_contents(fields: BTreeMap<String, String>, now: Timestamp, max_age_secs: i64) -> Result<InitData, InitDataError> {
     let auth_date = fields.get("auth_date").and_then(|d| d.parse::<i64>().ok()).map(Timestamp).ok_or(InitDataError::NoAuthDate)?;
     let age = now.0 - auth_date.0;
     if age < -60 {
@@ -112,6 +118,19 @@ pub fn validate_init_data(raw: &str, bot_token: &str, now: Timestamp, max_age_se
         return Err(InitDataError::NoUser);
     }
     Ok(InitData { user, auth_date, fields })
+}
+
+/// Checks `raw` (the initData string as the page got it) for `bot_token`, fresh within
+/// `max_age_secs` of `now` (a minute of clock skew into the future is allowed).
+pub fn validate_init_data(raw: &str, bot_token: &str, now: Timestamp, max_age_secs: i64) -> Result<InitData, InitDataError> {
+    let fields = parse_fields(raw)?;
+    let given = fields.get("hash").ok_or(InitDataError::NoHash)?;
+    let expected = sign(&data_check_string(&fields), bot_token);
+    if !bool::from(expected.as_bytes().ct_eq(given.to_ascii_lowercase().as_bytes())) {
+        return Err(InitDataError::BadSignature);
+    }
+    // Only signed data is looked at from here on.
+    checked_contents(fields, now, max_age_secs)
 }
 
 #[cfg(test)]
@@ -179,5 +198,13 @@ mod tests {
         let data = validate_init_data(&raw, token, Timestamp(1_700_000_100), DAY).unwrap();
         assert_eq!((data.user.id, data.user.first_name.as_str()), (42, "A&B"));
         assert_eq!(data.fields["chat_instance"], "-77");
+    }
+
+    #[test]
+    fn what_sign_init_data_makes_validates() {
+        let raw = sign_init_data(r#"{"id":7,"first_name":"Ann","language_code":"en"}"#, 1_700_000_000, "1:t");
+        let data = validate_init_data(&raw, "1:t", Timestamp(1_700_000_001), DAY).unwrap();
+        assert_eq!((data.user.id, data.user.language_code.as_deref()), (7, Some("en")));
+        assert_eq!(validate_init_data(&raw, "1:u", Timestamp(1_700_000_001), DAY), Err(InitDataError::BadSignature));
     }
 }

@@ -42,13 +42,9 @@ pub async fn invite(services: Arc<Services>, caller: Caller, me: Me, args: Strin
     let (Ok(days), Ok(uses)) = (number(1, 7), number(2, 1)) else { return say(&services, &caller, usage).await };
     let now = services.repo.clock().now();
     for _ in 0..3 {
-        let mut words = [0u32; 12];
-        let mut bytes = [0u8; 48];
+        let mut bytes = [0u8; InviteCode::RANDOM_BYTES];
         getrandom::fill(&mut bytes).expect("the OS has randomness");
-        for (w, chunk) in words.iter_mut().zip(bytes.chunks_exact(4)) {
-            *w = u32::from_le_bytes(chunk.try_into().expect("4 bytes"));
-        }
-        let invite = match Invite::new(InviteCode::from_random(words), caller.user.id, now, tier, Some(days), uses, None) {
+        let invite = match Invite::new(InviteCode::from_random_bytes(bytes), caller.user.id, now, tier, Some(days), uses, None) {
             Ok(i) => i,
             Err(e) => return say(&services, &caller, format!("{}\n{usage}", escape(&e.to_string()))).await,
         };

@@ -98,7 +98,7 @@ async fn channels_page(services: &Services, caller: &Caller, page: usize) -> Res
         match sync.history_limit {
             Some(kept) => line.push_str(&t.history_limited(kept)),
             None => {
-                if let Some(share) = history_loaded(posts, &sync, c.last_message_id) {
+                if let Some(share) = sync.history_loaded(posts, c.last_message_id) {
                     line.push_str(&t.history_loading(share));
                 }
             }
@@ -111,17 +111,6 @@ async fn channels_page(services: &Services, caller: &Caller, page: usize) -> Res
     }
     let markup = (pages.len() > 1).then(|| InlineKeyboardMarkup::new([nav_row(LIST_PAGE, page, pages.len())]));
     Ok((lines.join("\n"), markup))
-}
-
-/// How much of a channel's history is stored while its backfill runs, in percent (None once
-/// it is complete). Message ids include deleted and service messages, so the newest id only
-/// bounds the count: the share is an estimate, and never shows 100 before the backfill ends.
-pub fn history_loaded(stored: u64, sync: &siftgram_core::repo::SyncState, latest_id: Option<i64>) -> Option<u64> {
-    if sync.backfill_done {
-        return None;
-    }
-    let latest = latest_id.max(sync.newest_published).filter(|&id| id > 0)? as u64;
-    Some((stored * 100 / latest).min(99))
 }
 
 const PICK: &str = "rm:";
@@ -220,20 +209,4 @@ pub async fn on_callback(services: Arc<Services>, caller: Caller, query: Callbac
         return services.out.answer_callback(&query.id, Some(t.stale_button())).await;
     }
     services.out.answer_callback(&query.id, None).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::history_loaded;
-    use siftgram_core::repo::SyncState;
-
-    #[test]
-    fn the_loaded_share_is_an_estimate_below_100_until_the_backfill_ends() {
-        let running = SyncState { oldest_published: Some(50), newest_published: Some(200), backfilled: 150, backfill_done: false, history_limit: None };
-        assert_eq!(history_loaded(150, &running, Some(200)), Some(75));
-        assert_eq!(history_loaded(150, &running, Some(120)), Some(75), "the newest published id counts too");
-        assert_eq!(history_loaded(400, &running, Some(200)), Some(99), "ids bound the count only roughly");
-        assert_eq!(history_loaded(0, &SyncState::default(), None), None, "nothing known yet");
-        assert_eq!(history_loaded(150, &SyncState { backfill_done: true, ..running }, Some(200)), None);
-    }
 }

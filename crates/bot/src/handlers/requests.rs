@@ -3,7 +3,7 @@
 
 use crate::error::HandlerResult;
 use crate::services::{Caller, Services};
-use siftgram_core::messages::{Job, JobRequest};
+use siftgram_core::messages::{Delivery, Job, JobRequest};
 use siftgram_core::ports::OutgoingMessage;
 use siftgram_core::repo::RepoError;
 use siftgram_core::rules::{DailyQuota, LimitError};
@@ -62,7 +62,7 @@ pub(crate) async fn enqueue_with_quota(services: &Services, caller: &Caller, req
 
 pub(crate) async fn enqueue(services: &Services, caller: &Caller, request: JobRequest, working: String) -> HandlerResult {
     let Some(sent) = services.out.send(caller.chat, working, None).await? else { return Ok(()) };
-    let job = Job { id: caller.work_id(), user: caller.user.id, reply: caller.reply_to(sent.id), request };
+    let job = Job { id: caller.work_id(), user: caller.user.id, reply: caller.reply_to(sent.id), request, delivery: Delivery::Chat };
     let body = serde_json::to_string(&job).expect("jobs serialize");
     services.jobs.send(OutgoingMessage::new(body)).await?;
     Ok(())

@@ -31,7 +31,7 @@ pub async fn enqueue_due_digests(repo: &Repository, jobs: &dyn Queue, now: Times
             if let Some(found) = repo.get_user(user).await?.filter(|u| u.has_access()) {
                 // A private chat's id is the user's id.
                 let reply = ReplyTo { chat_id: user.get(), message_id: None, language: found.language };
-                let job = Job { id: format!("digest-{user}-{}", at.0), user, reply, request: JobRequest::ScheduledDigest { due: at } };
+                let job = Job { id: format!("digest-{user}-{}", at.0), user, reply, request: JobRequest::ScheduledDigest { due: at }, delivery: Default::default() };
                 jobs.send(OutgoingMessage::new(serde_json::to_string(&job).expect("jobs serialize"))).await?;
                 enqueued += 1;
             }

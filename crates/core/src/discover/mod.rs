@@ -5,4 +5,4 @@ mod recommend;
 mod search;
 
 pub use recommend::{Recommender, recommendation_topics};
-pub use search::{Found, FoundSource, SearchOutcome, WebStatus, merge_results};
+pub use search::{Found, FoundSource, SearchError, SearchOutcome, Searcher, WebStatus, merge_results};

@@ -71,6 +71,59 @@ pub fn merge_results(posts: &[RetrievedPost], web: &[WebResult], limit: usize) -
     scored.into_iter().take(limit).map(|(_, _, f)| f).collect()
 }
 
+/// What `/search` does wherever it runs (the worker, the API): the query is remembered, the
+/// user's posts and the web (when configured) are searched at once, the ranks fused, and the
+/// posts shown are marked seen. A failing web search leaves the posts.
+pub struct Searcher {
+    pub repo: crate::repo::Repository,
+    pub retriever: std::sync::Arc<crate::retrieval::Retriever>,
+    pub web: Option<std::sync::Arc<dyn crate::ports::WebSearch>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error(transparent)]
+    Retrieval(#[from] crate::retrieval::RetrievalError),
+    #[error(transparent)]
+    Repo(#[from] crate::repo::RepoError),
+}
+
+impl Searcher {
+    pub async fn search(&self, user: crate::model::UserId, query: &str, language: crate::model::Language, limit: usize) -> Result<SearchOutcome, SearchError> {
+        use crate::model::{QueryKind, QueryRecord};
+        let now = self.repo.clock().now();
+        if let Ok(record) = QueryRecord::new(user, QueryKind::Search, query, now) {
+            self.repo.record_query(&record).await?;
+        }
+        let request = crate::retrieval::RetrievalRequest { user, question: query.to_owned(), limit, now, recency_half_life_days: None, tags: Vec::new() };
+        let posts_fut = self.retriever.retrieve(&request);
+        let (posts, web) = match &self.web {
+            None => (posts_fut.await?, Err(WebStatus::NotConfigured)),
+            Some(web) => {
+                let (posts, pages) = futures_util::future::join(posts_fut, web.search(query, language, limit)).await;
+                (posts?, pages.map_err(|e| {
+                    tracing::warn!(error = %e, "web search failed; posts only");
+                    WebStatus::Failed
+                }))
+            }
+        };
+        let (pages, status) = match web {
+            Ok(pages) => (pages, WebStatus::Included),
+            Err(status) => (Vec::new(), status),
+        };
+        let results = merge_results(&posts.posts, &pages, limit);
+        let shown: Vec<_> = results
+            .iter()
+            .filter_map(|f| match f.source {
+                FoundSource::Post { key, .. } => Some(key),
+                _ => None,
+            })
+            .collect();
+        self.repo.mark_seen(user, &shown).await?;
+        Ok(SearchOutcome { results, web: status })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,6 +31,18 @@ impl InviteCode {
         InviteCode(words.iter().map(|w| ALPHABET[(*w % 36) as usize] as char).collect())
     }
 
+    /// Random bytes `from_random_bytes` takes (four per character).
+    pub const RANDOM_BYTES: usize = 4 * INVITE_CODE_LEN;
+
+    /// A code from `RANDOM_BYTES` random bytes (read as little-endian words).
+    pub fn from_random_bytes(bytes: [u8; Self::RANDOM_BYTES]) -> Self {
+        let mut words = [0u32; INVITE_CODE_LEN];
+        for (w, chunk) in words.iter_mut().zip(bytes.chunks_exact(4)) {
+            *w = u32::from_le_bytes(chunk.try_into().expect("4 bytes"));
+        }
+        InviteCode::from_random(words)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -15,7 +15,7 @@ pub use channel::{Channel, ChannelId, Username};
 pub use digest::{DigestFrequency, DigestSettings, DigestStyle};
 pub use error::ValidationError;
 pub use history::{QueryKind, QueryRecord};
-pub use invite::{INVITE_HOLD_SECS, Invite, InviteCode, InviteHold};
+pub use invite::{INVITE_CODE_LEN, INVITE_HOLD_SECS, Invite, InviteCode, InviteHold};
 pub use lease::Lease;
 pub use post::{MAX_POST_TEXT_CHARS, MAX_TAG_CHARS, MediaKind, Post, PostKey};
 pub use subscription::{Subscription, SubscriptionSettings};

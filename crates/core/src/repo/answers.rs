@@ -85,3 +85,35 @@ impl Repository {
             .collect())
     }
 }
+
+/// How long a job's result waits for its API caller.
+const RESULT_TTL_SECS: i64 = 24 * 3600;
+
+/// What a job asked through the API came to (fetched by the job's id).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum JobResult {
+    Answered { answer: Answer },
+    /// It failed on every attempt.
+    Failed,
+}
+
+fn result_key(user: UserId, job: &str) -> Key {
+    Key::new(user_pk(user), format!("result#{job}"))
+}
+
+impl Repository {
+    pub async fn save_job_result(&self, user: UserId, job: &str, result: &JobResult) -> Result<(), RepoError> {
+        let item = item_of(result_key(user, job), result).expiring_at(self.clock.now().plus_secs(RESULT_TTL_SECS));
+        self.store.put(item, Condition::Always).await?;
+        Ok(())
+    }
+
+    /// `user`'s result of job `job` (only theirs: the key is under the user).
+    pub async fn job_result(&self, user: UserId, job: &str) -> Result<Option<JobResult>, RepoError> {
+        match self.store.get(&result_key(user, job)).await? {
+            Some(item) if item.is_live(self.clock.now()) => Ok(Some(decode("job result", &item)?)),
+            _ => Ok(None),
+        }
+    }
+}

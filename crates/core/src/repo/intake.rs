@@ -96,9 +96,17 @@ impl Repository {
         Ok(outcome)
     }
 
-    /// Takes one token from `user`'s bucket.
+    /// Takes one token from `user`'s bucket (their bot updates).
     pub async fn take_rate_token(&self, user: UserId, limit: RateLimit) -> Result<RateDecision, RepoError> {
-        let key = Key::new(user_pk(user), "ratelimit");
+        self.take_token(Key::new(user_pk(user), "ratelimit"), limit).await
+    }
+
+    /// Takes one token from API key `key_id`'s bucket (its requests).
+    pub async fn take_api_key_token(&self, key_id: &str, limit: RateLimit) -> Result<RateDecision, RepoError> {
+        self.take_token(Key::new(format!("apikey#{key_id}"), "ratelimit"), limit).await
+    }
+
+    async fn take_token(&self, key: Key, limit: RateLimit) -> Result<RateDecision, RepoError> {
         self.rewrite(&key, "rate bucket", |current, now| {
             let mut bucket = match current {
                 Some(item) => decode::<TokenBucket>("rate bucket", item)?,

@@ -35,9 +35,15 @@
 //! | lease | `lease#<resource>` | `lease` (TTL) | |
 //! | migration | `meta#migrations` | `<version:06>` | |
 //! | password sealing key (public) | `meta#keys` | `password` | |
+//! | audit entry | `audit` | `<at:020>#<n:04>` | |
+//! | API key | `apikey#<id>` | `apikey` | `apikeys` / `<user:020>#<created:020>#<id>` |
+//! | API key rate bucket | `apikey#<id>` | `ratelimit` (TTL) | |
+//! | job result (for the API) | `user#<id>` | `result#<job id>` (TTL) | |
 
 mod allowance;
 mod answers;
+mod api_keys;
+mod audit;
 mod channels;
 mod codec;
 mod digests;
@@ -54,6 +60,9 @@ mod sync;
 mod users;
 
 pub use allowance::KeptToday;
+pub use api_keys::{ApiKey, MAX_API_KEY_NAME_CHARS};
+pub use audit::AuditEntry;
+pub use answers::JobResult;
 pub use error::RepoError;
 pub use intake::{UpdateClaim, UpdateFailure};
 pub use digests::DigestProgress;

@@ -131,6 +131,17 @@ impl Repository {
         Ok((posts, page.next))
     }
 
+    /// Up to `limit` of a channel's posts older than message `before` (None: the newest),
+    /// newest first. The page boundary is a message id, so callers can hand it out as is.
+    pub async fn channel_posts_before(&self, channel: ChannelId, before: Option<i64>, limit: usize) -> Result<Vec<Post>, RepoError> {
+        let mut query = Query::partition(format!("post#{channel}")).descending().limit(limit);
+        if let Some(before) = before {
+            query = query.between(padded(0), padded(before.saturating_sub(1).max(0)));
+        }
+        let page = self.store.query(query).await?;
+        page.items.iter().map(|i| decode("post", i)).collect()
+    }
+
     /// A channel's posts, oldest first, a page at a time (retention walks these).
     pub async fn channel_posts_oldest_first(
         &self,

@@ -23,6 +23,20 @@ pub struct SyncState {
     pub history_limit: Option<u64>,
 }
 
+impl SyncState {
+    /// How much of the channel's history is stored while its backfill runs, in percent (None
+    /// once it is complete), given `stored` posts and the channel's newest message id. Message
+    /// ids include deleted and service messages, so the newest id only bounds the count: the
+    /// share is an estimate, and never shows 100 before the backfill ends.
+    pub fn history_loaded(&self, stored: u64, latest_id: Option<i64>) -> Option<u64> {
+        if self.backfill_done {
+            return None;
+        }
+        let latest = latest_id.max(self.newest_published).filter(|&id| id > 0)? as u64;
+        Some((stored * 100 / latest).min(99))
+    }
+}
+
 fn sync_key(channel: ChannelId) -> Key {
     Key::new(format!("channel#{channel}"), "sync")
 }
@@ -39,5 +53,20 @@ impl Repository {
     pub async fn save_sync_state(&self, channel: ChannelId, state: &SyncState) -> Result<(), RepoError> {
         self.store.put(item_of(sync_key(channel), state), Condition::Always).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SyncState;
+
+    #[test]
+    fn the_loaded_share_is_an_estimate_below_100_until_the_backfill_ends() {
+        let running = SyncState { oldest_published: Some(50), newest_published: Some(200), backfilled: 150, backfill_done: false, history_limit: None };
+        assert_eq!(running.history_loaded(150, Some(200)), Some(75));
+        assert_eq!(running.history_loaded(150, Some(120)), Some(75), "the newest published id counts too");
+        assert_eq!(running.history_loaded(400, Some(200)), Some(99), "ids bound the count only roughly");
+        assert_eq!(SyncState::default().history_loaded(0, None), None, "nothing known yet");
+        assert_eq!(SyncState { backfill_done: true, ..running }.history_loaded(150, Some(200)), None);
     }
 }

@@ -209,6 +209,30 @@ impl Repository {
         items.iter().map(|i| decode("tier change", i)).collect()
     }
 
+    /// Blocks or unblocks a user (a blocked user gets no answers and cannot sign in).
+    pub async fn set_blocked(&self, id: UserId, blocked: bool) -> Result<User, RepoError> {
+        self.update_user(id, |u| {
+            u.blocked = blocked;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Ends an invite now: no one can redeem it any more (redeemed ones stay redeemed).
+    pub async fn revoke_invite(&self, code: &str) -> Result<Invite, RepoError> {
+        let code = InviteCode::parse(code)?;
+        let key = invite_key(&code);
+        self.rewrite(&key, "invite", |current, now| {
+            let mut invite: Invite = decode("invite", current.ok_or(RepoError::NotFound("invite"))?)?;
+            if invite.is_expired(now) {
+                return Ok((None, invite));
+            }
+            invite.expires_at = Some(now);
+            Ok((Some(invite_item(&invite)), invite))
+        })
+        .await
+    }
+
     /// Makes a user an admin (operators bootstrap the first admin from configuration).
     pub async fn set_role(&self, id: UserId, role: Role) -> Result<User, RepoError> {
         self.update_user(id, |u| {

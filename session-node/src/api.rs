@@ -1,0 +1,33 @@
+//! The API and the Mini App pages in standalone mode: the same router as `functions/api`, over
+//! this node's backend (and its index, so `/api/search` answers here).
+
+use crate::backend::Backend;
+use crate::config::Config;
+use crate::search::SearchServices;
+use siftgram_api::{ApiServices, NamedQueue};
+use siftgram_core::ports::WebSearch;
+use siftgram_core::schema::{queue_spec, queue_specs};
+use std::sync::Arc;
+
+/// None without a bot token: Mini App callers cannot be checked without it.
+pub async fn services(backend: &Backend, search: Option<&SearchServices>, config: &Config) -> Result<Option<ApiServices>, String> {
+    let Some(api) = config.api.clone() else { return Ok(None) };
+    let spec = |name| queue_spec(name).map_err(|e| e.to_string());
+    let mut queues = Vec::new();
+    for spec in queue_specs().map_err(|e| e.to_string())? {
+        queues.push(NamedQueue {
+            name: spec.name.clone(),
+            dead_letters: backend.queue(spec.dead_letter()).await.map_err(|e| e.to_string())?,
+            queue: backend.queue(spec).await.map_err(|e| e.to_string())?,
+        });
+    }
+    Ok(Some(ApiServices {
+        repo: backend.repo.clone(),
+        commands: backend.queue(spec("commands")?).await.map_err(|e| e.to_string())?,
+        jobs: backend.queue(spec("jobs")?).await.map_err(|e| e.to_string())?,
+        retriever: search.map(|s| s.retriever.clone()),
+        web: config.searxng.clone().map(|c| Arc::new(siftgram_web::Searxng::new(c)) as Arc<dyn WebSearch>),
+        queues,
+        config: api,
+    }))
+}

@@ -17,6 +17,8 @@ apt_install() {
 need javac || apt_install openjdk-17-jdk-headless
 need npm || apt_install npm
 need curl || apt_install curl
+# The Mini App pages are tested in a real headless Chromium over WebDriver.
+{ need chromium && need chromedriver; } || apt_install chromium chromium-driver
 
 started_here=0
 bash localstack/localstack.sh status >/dev/null 2>&1 || started_here=1

@@ -7,6 +7,7 @@ pub mod api;
 pub mod conformance;
 pub mod lambda;
 pub mod bot;
+pub mod browser;
 pub mod search;
 pub mod sessions;
 pub mod stories;

@@ -31,3 +31,25 @@ pub async fn services(backend: &Backend, search: Option<&SearchServices>, config
         config: api,
     }))
 }
+
+/// Uploads the Mini App pages to the website bucket (`<prefix>miniapp`), with `config.js`
+/// pointing them at `api_base` (API Gateway's URL). Returns the bucket's name.
+pub async fn upload_miniapp(sdk: &aws_config::SdkConfig, config: &Config, api_base: &str) -> Result<String, String> {
+    use std::borrow::Cow;
+    let url = url::Url::parse(api_base).map_err(|e| format!("--api-base: {e}"))?;
+    if url.scheme() != "https" && !matches!(url.host_str(), Some("localhost" | "127.0.0.1")) {
+        return Err("--api-base must be https (Telegram opens Mini Apps over https only)".into());
+    }
+    let config_js = siftgram_api::miniapp::config_js(api_base);
+    let files: Vec<siftgram_aws::SiteFile> = siftgram_api::miniapp::FILES
+        .iter()
+        .map(|f| siftgram_aws::SiteFile {
+            name: f.name,
+            content_type: f.content_type,
+            bytes: if f.name == "config.js" { Cow::Owned(config_js.clone().into_bytes()) } else { Cow::Borrowed(f.bytes) },
+        })
+        .collect();
+    let bucket = format!("{}miniapp", config.resource_prefix);
+    siftgram_aws::publish_site(&siftgram_aws::s3_client(sdk), &bucket, "login.html", &files).await?;
+    Ok(bucket)
+}

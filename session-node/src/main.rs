@@ -56,6 +56,21 @@ enum Command {
         #[command(subcommand)]
         command: BotCommand,
     },
+    /// The Mini App pages.
+    Miniapp {
+        #[command(subcommand)]
+        command: MiniappCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum MiniappCommand {
+    /// Uploads the pages to the S3 website bucket, pointed at the API's public URL.
+    Upload {
+        /// The API's public HTTPS URL (API Gateway's stage URL, without `/api`).
+        #[arg(long)]
+        api_base: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -133,6 +148,11 @@ async fn main() -> anyhow::Result<()> {
             let has_webhook = url.is_some();
             siftgram_bot::setup_bot(&bot.bot(), url, secret).await.context("Telegram Bot API")?;
             println!("commands registered (ru, en){}", if has_webhook { "; webhook set with the secret token" } else { "" });
+        }
+        Command::Miniapp { command: MiniappCommand::Upload { api_base } } => {
+            let sdk = siftgram_aws::sdk_config(config.aws_endpoint.as_deref()).await;
+            let bucket = siftgram_session_node::api::upload_miniapp(&sdk, &config, &api_base).await.map_err(anyhow::Error::msg)?;
+            println!("Mini App pages uploaded to s3://{bucket} (set SIFTGRAM_MINIAPP_URL to the bucket's HTTPS front)");
         }
     }
     Ok(())

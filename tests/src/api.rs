@@ -90,6 +90,7 @@ impl TestApi {
         let server = tokio::spawn(async move {
             axum::serve(listener, router).await.expect("serve");
         });
+        siftgram_models::install_tls_provider();
         let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
         TestApi { url, http, commands, jobs, server, next_code: AtomicU32::new(0) }
     }

@@ -29,6 +29,11 @@ pub const FILES: &[StaticFile] = &[
     file!("telegram-web-app.js", "text/javascript; charset=utf-8"),
 ];
 
+/// `config.js` telling the pages where the API is (the cloud: API Gateway's URL).
+pub fn config_js(api_base: &str) -> String {
+    format!("// Where the API is (written by the upload).\nwindow.SIFTGRAM_API_BASE = window.SIFTGRAM_API_BASE || {};\n", serde_json::Value::from(api_base.trim_end_matches('/')))
+}
+
 pub fn file(name: &str) -> Option<&'static StaticFile> {
     FILES.iter().find(|f| f.name == name)
 }

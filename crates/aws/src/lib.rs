@@ -8,7 +8,7 @@ mod s3;
 mod sqs;
 
 pub use dynamo::{DynamoTableStore, ensure_table};
-pub use s3::{ensure_bucket, s3_client};
+pub use s3::{SiteFile, ensure_bucket, publish_site, s3_client};
 pub use sqs::SqsQueue;
 
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};

@@ -20,6 +20,10 @@ need curl || apt_install curl
 # The Mini App pages are tested in a real headless Chromium over WebDriver.
 { need chromium && need chromedriver; } || apt_install chromium chromium-driver
 
+# The API is fuzzed from its OpenAPI document with schemathesis (cached venv).
+SIFTGRAM_SCHEMATHESIS=$(bash scripts/schemathesis.sh)
+export SIFTGRAM_SCHEMATHESIS
+
 started_here=0
 bash localstack/localstack.sh status >/dev/null 2>&1 || started_here=1
 bash localstack/localstack.sh start

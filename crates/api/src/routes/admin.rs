@@ -77,6 +77,7 @@ fn row(user: &User, now: siftgram_core::Timestamp) -> UserRow {
 #[into_params(parameter_in = Query)]
 pub struct UsersQuery {
     /// A user id, or part of the display name (case-insensitive).
+    #[param(max_length = 128)]
     pub q: Option<String>,
     pub tier: Option<String>,
     /// `user` or `admin`.
@@ -85,6 +86,7 @@ pub struct UsersQuery {
     /// Rows to skip (default 0).
     pub offset: Option<usize>,
     /// 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<usize>,
 }
 
@@ -204,6 +206,7 @@ pub struct TierForm {
     /// free, trial, basic, premium or enterprise.
     pub tier: String,
     /// 1 to 3650 days; absent: the tier's default length.
+    #[schema(minimum = 1, maximum = 3650)]
     pub days: Option<u32>,
 }
 
@@ -283,10 +286,13 @@ pub async fn invites(State(state): State<ApiState>, _admin: Admin) -> ApiResult<
 pub struct InviteForm {
     pub tier: String,
     /// How long the code can be redeemed: 1 to 3650 days.
+    #[schema(minimum = 1, maximum = 3650)]
     pub days: u32,
     /// 1 to 10000 users.
+    #[schema(minimum = 1, maximum = 10000)]
     pub uses: u32,
     /// How long the granted tier lasts (absent: the tier's default).
+    #[schema(minimum = 1, maximum = 3650)]
     pub trial_days: Option<u32>,
 }
 
@@ -365,9 +371,11 @@ pub async fn api_key_list(State(state): State<ApiState>, _admin: Admin) -> ApiRe
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyForm {
     /// Whose requests the key makes.
+    #[schema(minimum = 1)]
     pub user: i64,
     /// To tell keys apart (at most 64 characters).
     #[serde(default)]
+    #[schema(max_length = 64)]
     pub name: String,
 }
 

@@ -67,6 +67,7 @@ pub async fn list(State(state): State<ApiState>, Member(caller): Member) -> ApiR
 #[serde(deny_unknown_fields)]
 pub struct AddChannel {
     /// `@name`, `name` or `https://t.me/name`.
+    #[schema(min_length = 1, max_length = 256)]
     pub username: String,
 }
 
@@ -112,8 +113,10 @@ pub async fn remove(State(state): State<ApiState>, Member(caller): Member, PathP
 #[into_params(parameter_in = Query)]
 pub struct PostsQuery {
     /// Posts older than this message id (the previous page's `next_before`).
+    #[param(minimum = 1)]
     pub before: Option<i64>,
     /// 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
 }
 

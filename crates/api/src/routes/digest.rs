@@ -37,19 +37,24 @@ pub struct DigestForm {
     pub enabled: bool,
     pub frequency: Frequency,
     /// Local time of day in minutes (0 to 1439).
+    #[schema(maximum = 1439)]
     pub minute_of_day: u16,
     /// ISO weekdays, 1 = Monday (weekly digests).
     #[serde(default)]
+    #[schema(max_items = 7)]
     pub weekdays: Vec<u8>,
     /// An IANA zone name, e.g. `Europe/Moscow`.
+    #[schema(min_length = 1, max_length = 64)]
     pub timezone: String,
     /// Only these followed channels (empty: all).
     #[serde(default)]
     pub channels: Vec<i64>,
     /// Only posts with any of these tags (empty: all).
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub tags: Vec<String>,
     /// 1 to 100.
+    #[schema(minimum = 1, maximum = 100)]
     pub max_posts: u16,
     pub ai_summary: bool,
     pub style: Style,

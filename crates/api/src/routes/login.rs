@@ -73,6 +73,7 @@ pub async fn login_state(State(state): State<ApiState>, caller: Caller) -> ApiRe
 #[serde(deny_unknown_fields)]
 pub struct PasswordForm {
     /// The account's two-step verification password (1 to 1024 bytes).
+    #[schema(min_length = 1, max_length = 1024)]
     pub password: String,
 }
 

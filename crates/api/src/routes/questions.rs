@@ -37,8 +37,10 @@ fn checked_text(field: &str, text: &str) -> ApiResult<String> {
 #[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     /// What to look for (1 to 1000 characters).
+    #[param(min_length = 1, max_length = 1000)]
     pub q: String,
     /// 1 to 20 results (default 8).
+    #[param(minimum = 1, maximum = 20)]
     pub limit: Option<usize>,
 }
 
@@ -108,6 +110,7 @@ pub async fn search(State(state): State<ApiState>, Member(caller): Member, Param
 #[serde(deny_unknown_fields)]
 pub struct AskForm {
     /// The question (1 to 1000 characters).
+    #[schema(min_length = 1, max_length = 1000)]
     pub question: String,
 }
 
@@ -189,6 +192,7 @@ pub async fn answer(State(state): State<ApiState>, Member(caller): Member, PathP
 #[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
 }
 

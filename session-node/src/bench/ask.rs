@@ -32,14 +32,27 @@ impl Embedder for HashDense {
     }
 }
 
-/// Fills the store and the index with `size` posts over 100 channels; returns p50/p95/p99.
-pub async fn ask_latency(size: usize, questions: usize, dir: &Path) -> Result<String, String> {
+/// A store and index holding `size` posts over 100 channels, all followed by `reader` (an
+/// enterprise user), with the retriever over them.
+pub(super) struct Library {
+    pub repo: siftgram_core::repo::Repository,
+    pub clock: Arc<siftgram_core::clock::ManualClock>,
+    pub db: siftgram_embedded::EmbeddedDb,
+    pub retriever: Arc<Retriever>,
+    pub keywords: Arc<dyn KeywordEncoder>,
+    pub reader: UserId,
+    pub rng: Lcg,
+}
+
+pub(super) async fn library(size: usize, dir: &Path) -> Result<Library, String> {
     let err = |e: &dyn std::fmt::Display| e.to_string();
-    let crate::scratch::Scratch { repo, index, clock, .. } = crate::scratch::Scratch::open(dir)?;
+    let crate::scratch::Scratch { repo, index, clock, db } = crate::scratch::Scratch::open(dir)?;
     index.open_collection(&CollectionInfo { model: HashDense.model().into(), dimension: DIM }).await.map_err(|e| err(&e))?;
     let reader = UserId::new(1).expect("id");
     let mut user = User::new(reader, "bench", Language::Ru, clock.now()).map_err(|e| err(&e))?;
     user.tier = Tier::Enterprise;
+    // A member (as if an invite was redeemed): the API's member routes serve them.
+    user.invite_code = Some(siftgram_core::model::InviteCode::parse("BENCH0000001").map_err(|e| err(&e))?);
     repo.create_user(&user).await.map_err(|e| err(&e))?;
     for c in 1..=CHANNELS {
         let id = ChannelId::new(c).expect("id");
@@ -65,6 +78,13 @@ pub async fn ask_latency(size: usize, questions: usize, dir: &Path) -> Result<St
     index.upsert_many(batch).await.map_err(|e| err(&e))?;
     let keywords: Arc<dyn KeywordEncoder> = Arc::new(analyzer);
     let retriever = Arc::new(Retriever { repo: repo.clone(), index: Arc::new(index), embedder: Arc::new(HashDense), keywords: keywords.clone() });
+    Ok(Library { repo, clock, db, retriever, keywords, reader, rng })
+}
+
+/// `/ask` over a library of `size` posts; returns p50/p95/p99.
+pub async fn ask_latency(size: usize, questions: usize, dir: &Path) -> Result<String, String> {
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    let Library { repo, clock, retriever, keywords, reader, mut rng, .. } = library(size, dir).await?;
     let asker = Asker { repo, retriever, keywords, chat: None, settings: AskSettings::default() };
     let mut samples = Vec::with_capacity(questions);
     for i in 0..questions {

@@ -2,6 +2,7 @@
 //! latency at several index sizes, `/ask` latency without the model call, with the process's
 //! memory. Figures, not pass/fail.
 
+mod api;
 mod ask;
 mod sessions;
 
@@ -169,6 +170,10 @@ pub async fn run_bench(
     for &size in sizes {
         let figures = ask::ask_latency(size, 200, &work_dir.join(format!("ask-{size}"))).await?;
         println!("/ask without the model call over {size} posts (retrieval + context + extractive answer + bookkeeping; query embedding not included, see above): {figures}; {}", memory());
+    }
+    for &size in sizes {
+        let figures = api::api_latency(size, 200, &work_dir.join(format!("api-{size}"))).await?;
+        println!("API in-process over {size} posts (launch data checked on every request; targets p99 <= 10 ms for me and channels): {figures}; {}", memory());
     }
     if !session_users.is_empty() {
         let rate = sessions::backfill_rate(5_000, &work_dir.join("backfill")).await?;

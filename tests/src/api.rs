@@ -18,6 +18,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 pub const BOT_USERNAME: &str = "siftgram_test_bot";
+/// Where the Mini App pages come from in the stories (another origin than the API's).
+pub const MINIAPP_ORIGIN: &str = "https://miniapp.example.test";
 
 /// How a request proves who sends it.
 #[derive(Clone, Debug)]
@@ -83,6 +85,7 @@ impl TestApi {
         let mut config = ApiConfig::new(FakeTelegram::TOKEN, vec![UserId::new(ADMIN_ID).expect("id")]);
         config.bot_username = Some(BOT_USERNAME.into());
         config.api_key_rate = siftgram_core::rules::RateLimit { burst: 5, per_minute: 1 };
+        config.allowed_origins = vec![MINIAPP_ORIGIN.into()];
         let services = ApiServices { repo: sys.repo.clone(), commands: commands.clone(), jobs: jobs.clone(), retriever, web, queues, config };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));

@@ -125,6 +125,9 @@ async fn a_user_signs_in_by_qr_with_two_step_verification_and_an_admin_changes_t
     browser.screenshot("login-5-done").await;
     eventually("the bot to tell the user", || async { node.telegram.bot_messages(READER).iter().any(|m| m.text.contains("Signed in")) }).await;
     assert!(repo.get_user(UserId::new(READER).unwrap()).await.unwrap().unwrap().has_access());
+    // Opened again later, the page says they are signed in rather than "send /login".
+    browser.open_mini_app(&page, &launch_data(READER, "en")).await;
+    browser.until("the signed-in notice", PATIENCE, "document.querySelector('#status').dataset.state === 'done'").await;
 
     // The admin opens the panel, finds the user and gives them a month of premium.
     node.telegram.push_update(node.telegram.user(ADMIN, "ru").says("/start"));

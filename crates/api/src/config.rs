@@ -15,6 +15,9 @@ pub struct ApiConfig {
     pub init_data_max_age_secs: i64,
     /// Requests per API key (`SIFTGRAM_API_KEY_BURST`, `SIFTGRAM_API_KEY_PER_MINUTE`).
     pub api_key_rate: RateLimit,
+    /// Origins whose pages may call the API from a browser: the Mini Apps' (the origin of
+    /// `SIFTGRAM_MINIAPP_URL`) and any in `SIFTGRAM_API_CORS_ORIGINS` (comma-separated).
+    pub allowed_origins: Vec<String>,
 }
 
 impl std::fmt::Debug for ApiConfig {
@@ -25,6 +28,7 @@ impl std::fmt::Debug for ApiConfig {
             .field("admin_ids", &self.admin_ids)
             .field("init_data_max_age_secs", &self.init_data_max_age_secs)
             .field("api_key_rate", &self.api_key_rate)
+            .field("allowed_origins", &self.allowed_origins)
             .finish()
     }
 }
@@ -46,6 +50,7 @@ impl ApiConfig {
             admin_ids,
             init_data_max_age_secs: DEFAULT_INIT_DATA_MAX_AGE_SECS,
             api_key_rate: RateLimit { burst: 30, per_minute: 120 },
+            allowed_origins: Vec::new(),
         }
     }
 
@@ -78,6 +83,11 @@ impl ApiConfig {
             }
         };
         config.api_key_rate = RateLimit { burst: number("SIFTGRAM_API_KEY_BURST", 30)?, per_minute: number("SIFTGRAM_API_KEY_PER_MINUTE", 120)? };
+        let mut origins: Vec<String> = get("SIFTGRAM_MINIAPP_URL").and_then(|u| crate::cors::origin_of(&u)).into_iter().collect();
+        for raw in get("SIFTGRAM_API_CORS_ORIGINS").iter().flat_map(|v| v.split(',')).map(str::trim).filter(|o| !o.is_empty()) {
+            origins.push(crate::cors::origin_of(raw).ok_or_else(|| invalid("SIFTGRAM_API_CORS_ORIGINS", "comma-separated https://host origins"))?);
+        }
+        config.allowed_origins = origins;
         Ok(Some(config))
     }
 
@@ -109,5 +119,8 @@ mod tests {
         assert_eq!(err.name, "SIFTGRAM_INIT_DATA_MAX_AGE_SECS");
         assert_eq!(config(&[("TELEGRAM_BOT_TOKEN", "1:abc"), ("SIFTGRAM_ADMIN_IDS", "x")]).unwrap_err().name, "SIFTGRAM_ADMIN_IDS");
         assert_eq!(config(&[("TELEGRAM_BOT_TOKEN", "1:abc"), ("SIFTGRAM_API_KEY_BURST", "0")]).unwrap_err().name, "SIFTGRAM_API_KEY_BURST");
+        let cors = config(&[("TELEGRAM_BOT_TOKEN", "1:abc"), ("SIFTGRAM_MINIAPP_URL", "https://app.example.org/miniapp/"), ("SIFTGRAM_API_CORS_ORIGINS", "https://n8n.example.org:8443")]).unwrap().unwrap();
+        assert_eq!(cors.allowed_origins, ["https://app.example.org", "https://n8n.example.org:8443"]);
+        assert_eq!(config(&[("TELEGRAM_BOT_TOKEN", "1:abc"), ("SIFTGRAM_API_CORS_ORIGINS", "not a url")]).unwrap_err().name, "SIFTGRAM_API_CORS_ORIGINS");
     }
 }

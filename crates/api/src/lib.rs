@@ -8,6 +8,7 @@
 
 pub mod auth;
 mod config;
+mod cors;
 mod error;
 mod extract;
 pub mod miniapp;

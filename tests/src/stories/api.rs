@@ -28,6 +28,7 @@ macro_rules! api_stories {
             an_api_key_is_shown_once_acts_as_its_user_is_rate_limited_and_stops_when_revoked,
             every_documented_route_exists_and_demands_credentials,
             signing_out_asks_the_session_node_to_log_the_session_out,
+            only_the_mini_apps_origin_may_call_from_a_browser,
         );
     };
 }
@@ -140,7 +141,8 @@ pub async fn a_user_on_admin_routes_gets_a_bare_403_even_where_nothing_exists(sy
     let known = api.get("/api/admin/users", &user).await;
     let unknown = api.get("/api/admin/no-such-thing", &user).await;
     let created = api.post("/api/admin/invites", &user, json!({"tier": "premium", "days": 7, "uses": 1})).await;
-    for reply in [&known, &unknown, &created] {
+    let other_method = api.call(reqwest::Method::PATCH, "/api/admin/users", &user, None).await;
+    for reply in [&known, &unknown, &created, &other_method] {
         assert_eq!(reply.status, 403, "{:?}", reply.body);
         assert_eq!(reply.body, json!({"error": "forbidden", "message": "not allowed"}), "no hint of what exists");
     }
@@ -518,4 +520,32 @@ pub async fn signing_out_asks_the_session_node_to_log_the_session_out(sys: &mut 
     let reply = api.post("/api/logout", &TestApi::as_user(sys, 570), json!(null)).await;
     assert_eq!(reply.status, 202, "{:?}", reply.body);
     assert!(matches!(api.take_commands().await.as_slice(), [SessionCommand::LogOut { user, .. }] if *user == olga));
+}
+
+pub async fn only_the_mini_apps_origin_may_call_from_a_browser(sys: &mut TestSystem) {
+    use crate::api::MINIAPP_ORIGIN;
+    let api = TestApi::start(sys).await;
+    api.member(sys, 575, Tier::Basic).await;
+    let preflight = |origin: &'static str| {
+        api.http
+            .request(reqwest::Method::OPTIONS, format!("{}/api/me", api.url))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "GET")
+            .header("Access-Control-Request-Headers", "authorization")
+            .send()
+    };
+    let allowed = preflight(MINIAPP_ORIGIN).await.unwrap();
+    assert_eq!(allowed.status(), 204);
+    assert_eq!(allowed.headers()["access-control-allow-origin"], MINIAPP_ORIGIN);
+    assert!(allowed.headers()["access-control-allow-headers"].to_str().unwrap().contains("authorization"));
+    let other = preflight("https://evil.example").await.unwrap();
+    assert_eq!(other.status(), 403);
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+
+    let Auth::Header(authorization) = TestApi::as_user(sys, 575) else { unreachable!() };
+    let call = |origin: &'static str| api.http.get(format!("{}/api/me", api.url)).header("Origin", origin).header("Authorization", authorization.clone()).send();
+    let from_pages = call(MINIAPP_ORIGIN).await.unwrap();
+    assert_eq!((from_pages.status().as_u16(), from_pages.headers().get("access-control-allow-origin").map(|v| v.to_str().unwrap().to_owned())), (200, Some(MINIAPP_ORIGIN.to_owned())));
+    let from_elsewhere = call("https://evil.example").await.unwrap();
+    assert!(from_elsewhere.headers().get("access-control-allow-origin").is_none(), "a browser elsewhere cannot read the answer");
 }

@@ -93,10 +93,19 @@ pub(crate) fn router(state: ApiState) -> Router {
         // Unknown admin paths answer non-admins as the known ones do: nothing to learn there.
         .route("/api/admin/{*rest}", axum::routing::any(|_admin: Admin| async { ApiError::not_found("route") }))
         .fallback(|| async { ApiError::not_found("route") })
-        .method_not_allowed_fallback(|| async { ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed") })
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(std::sync::Arc::new(state.config.allowed_origins.clone()), crate::cors::cors))
         .layer(middleware::from_fn(request_span))
         .with_state(state)
+}
+
+/// A known path with another method. Under `/api/admin` only admins learn that much.
+async fn method_not_allowed(uri: axum::http::Uri, admin: Result<Admin, ApiError>) -> ApiError {
+    match admin {
+        Err(refused) if uri.path().starts_with("/api/admin") => refused,
+        _ => ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed"),
+    }
 }
 
 /// One span per request (the caller's user id is recorded once known), and a log line.

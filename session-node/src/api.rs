@@ -13,14 +13,7 @@ use std::sync::Arc;
 pub async fn services(backend: &Backend, search: Option<&SearchServices>, config: &Config) -> Result<Option<ApiServices>, String> {
     let Some(api) = config.api.clone() else { return Ok(None) };
     let spec = |name| queue_spec(name).map_err(|e| e.to_string());
-    let mut queues = Vec::new();
-    for spec in queue_specs().map_err(|e| e.to_string())? {
-        queues.push(NamedQueue {
-            name: spec.name.clone(),
-            dead_letters: backend.queue(spec.dead_letter()).await.map_err(|e| e.to_string())?,
-            queue: backend.queue(spec).await.map_err(|e| e.to_string())?,
-        });
-    }
+    let queues = named_queues(backend).await?;
     Ok(Some(ApiServices {
         repo: backend.repo.clone(),
         commands: backend.queue(spec("commands")?).await.map_err(|e| e.to_string())?,
@@ -30,6 +23,16 @@ pub async fn services(backend: &Backend, search: Option<&SearchServices>, config
         queues,
         config: api,
     }))
+}
+
+/// Every queue of the schema with its dead-letter queue (for statistics and metrics).
+pub async fn named_queues(backend: &Backend) -> Result<Vec<NamedQueue>, String> {
+    let mut queues = Vec::new();
+    for spec in queue_specs().map_err(|e| e.to_string())? {
+        let queue = backend.queue(spec.clone()).await.map_err(|e| e.to_string())?;
+        queues.push(NamedQueue { name: spec.name.clone(), dead_letters: backend.queue(spec.dead_letter()).await.map_err(|e| e.to_string())?, queue });
+    }
+    Ok(queues)
 }
 
 /// Uploads the Mini App pages to the website bucket (`<prefix>miniapp`), with `config.js`

@@ -17,6 +17,10 @@ pub struct HttpState {
     pub backend: Backend,
     pub ops_token: Arc<str>,
     pub schema_version: u32,
+    /// Renders this process's metrics (`GET /metrics`).
+    pub metrics: siftgram_metrics::MetricsHandle,
+    /// The queues whose depths `/metrics` reports.
+    pub queues: Arc<Vec<siftgram_api::NamedQueue>>,
 }
 
 /// The operator endpoints (ops token), the Mini App pages (public: they hold no data) and,
@@ -24,6 +28,7 @@ pub struct HttpState {
 pub fn router(state: HttpState, api: Option<siftgram_api::ApiServices>) -> Router {
     let ops = Router::new()
         .route("/health", get(health))
+        .route("/metrics", get(metrics))
         .layer(middleware::from_fn_with_state(state.clone(), require_ops_token))
         .with_state(state);
     let app = ops.merge(siftgram_api::miniapp::router());
@@ -50,6 +55,18 @@ async fn require_ops_token(State(state): State<HttpState>, request: Request, nex
         return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], body).into_response();
     }
     next.run(request).await
+}
+
+/// Prometheus text, behind the operator token like `/health` (scrapers send it as a bearer
+/// token). Queue depths are sampled now.
+async fn metrics(State(state): State<HttpState>) -> Response {
+    for q in state.queues.iter() {
+        match (q.queue.approximate_len().await, q.dead_letters.approximate_len().await) {
+            (Ok(messages), Ok(dead)) => siftgram_core::telemetry::queue_depth(&q.name, messages, dead),
+            (Err(e), _) | (_, Err(e)) => tracing::warn!(queue = %q.name, error = %e, "queue depth unavailable"),
+        }
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()).into_response()
 }
 
 /// Healthy when the table store answers; reports the backend and schema version.

@@ -51,6 +51,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_metrics_know_every_command_by_name() {
+        let mut names: Vec<String> = Command::bot_commands().into_iter().map(|c| c.command.trim_start_matches('/').to_owned()).collect();
+        names.sort();
+        let mut known: Vec<String> = crate::intake::KNOWN_COMMANDS.iter().map(|c| c.to_string()).collect();
+        known.sort();
+        assert_eq!(names, known);
+    }
+
+    #[test]
     fn commands_parse_with_their_arguments() {
         let parse = |t: &str| Command::parse(t, "siftgram_bot");
         assert_eq!(parse("/add_channel @durov").unwrap(), Command::AddChannel("@durov".into()));

@@ -33,6 +33,42 @@ pub enum Outcome {
     GaveUp,
 }
 
+impl Outcome {
+    /// Its name in the metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Handled => "handled",
+            Outcome::Duplicate => "duplicate",
+            Outcome::RateLimited => "rate_limited",
+            Outcome::Ignored => "ignored",
+            Outcome::Refused => "refused",
+            Outcome::GaveUp => "gave_up",
+        }
+    }
+}
+
+/// What an update is, for the metrics: a known command's name, `button`, `text`, or `other`
+/// (never free text, so the label set stays small).
+pub fn command_label(update: &Update) -> &'static str {
+    match &update.kind {
+        UpdateKind::Message(m) => match m.text() {
+            Some(text) if text.starts_with('/') => {
+                let name = text[1..].split([' ', '@', '\n']).next().unwrap_or("");
+                KNOWN_COMMANDS.iter().find(|c| **c == name).copied().unwrap_or("other")
+            }
+            Some(_) => "text",
+            None => "other",
+        },
+        UpdateKind::CallbackQuery(_) => "button",
+        _ => "other",
+    }
+}
+
+pub(crate) const KNOWN_COMMANDS: &[&str] = &[
+    "start", "help", "login", "add_channel", "my_channels", "remove_channel", "subscription", "ask", "search", "recommend", "digest", "admin",
+    "admin_invite", "admin_users", "admin_user", "admin_grant", "admin_stats",
+];
+
 /// How many times one update is tried before it is given up on (Telegram redelivers a failed
 /// webhook, long polling re-reads it).
 pub const MAX_UPDATE_FAILURES: u32 = 5;
@@ -115,7 +151,11 @@ impl BotService {
     /// One update from either the webhook or long polling.
     pub async fn handle_update(&self, update: Update) -> Result<Outcome, BotError> {
         let span = tracing::info_span!("update", update_id = update.id.0, user_id = tracing::field::Empty);
-        self.take_in(update, span.clone()).instrument(span).await
+        let command = command_label(&update);
+        let started = std::time::Instant::now();
+        let outcome = self.take_in(update, span.clone()).instrument(span).await;
+        siftgram_core::telemetry::update_handled(command, outcome.as_ref().map_or("failed", Outcome::label), started.elapsed());
+        outcome
     }
 
     async fn take_in(&self, update: Update, span: tracing::Span) -> Result<Outcome, BotError> {

@@ -68,6 +68,7 @@ impl Embedder for CachedEmbedder {
             out.push(self.repo.cached_embedding(&model, kind_name, t).await.ok().flatten().filter(|v| v.len() == self.dimension()));
         }
         let missing: Vec<usize> = (0..texts.len()).filter(|i| out[*i].is_none()).collect();
+        crate::telemetry::embeddings(missing.len(), texts.len() - missing.len());
         if !missing.is_empty() {
             let wanted: Vec<String> = missing.iter().map(|i| texts[*i].clone()).collect();
             let fresh = self.inner.embed(&wanted, kind).await?;
@@ -101,6 +102,17 @@ impl Indexer {
     }
 
     pub async fn apply(&self, message: PostMessage) -> Result<IndexOutcome, IndexingError> {
+        let outcome = self.apply_message(message).await?;
+        crate::telemetry::post(match outcome {
+            IndexOutcome::Indexed { edited: false, .. } => "indexed",
+            IndexOutcome::Indexed { edited: true, .. } => "edited",
+            IndexOutcome::Unchanged => "unchanged",
+            IndexOutcome::Removed => "removed",
+        });
+        Ok(outcome)
+    }
+
+    async fn apply_message(&self, message: PostMessage) -> Result<IndexOutcome, IndexingError> {
         match message {
             PostMessage::Publish { post } => self.publish(post, false).await,
             PostMessage::Delete { key } => {

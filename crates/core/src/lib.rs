@@ -21,5 +21,6 @@ pub mod retrieval;
 pub mod rules;
 pub mod schema;
 pub mod sync;
+pub mod telemetry;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};

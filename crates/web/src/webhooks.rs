@@ -143,7 +143,9 @@ impl MessageHandler for WebhookDispatcher {
                 if done {
                     continue;
                 }
-                match self.deliver(url, &delivery, &body, name).await {
+                let delivered = self.deliver(url, &delivery, &body, name).await;
+                siftgram_core::telemetry::webhook_delivery(delivered.is_ok());
+                match delivered {
                     Ok(()) => self.repo.mark_done("hook", &delivery, &target).await.map_err(|e| HandleError::retry(e.to_string()))?,
                     Err(why) => {
                         tracing::warn!(event = name, target = %target, %why, "webhook delivery failed; will retry");

@@ -60,6 +60,18 @@ pub fn normalized_question(question: &str) -> String {
 
 impl Asker {
     pub async fn ask(&self, user: UserId, question: &str, language: Language, now: Timestamp) -> Result<Asked, AskError> {
+        let started = std::time::Instant::now();
+        let asked = self.ask_untimed(user, question, language, now).await?;
+        let kind = match asked.answer.kind {
+            AnswerKind::Model(_) => "model",
+            AnswerKind::Extractive => "extractive",
+            AnswerKind::Nothing => "nothing",
+        };
+        crate::telemetry::question_answered(kind, asked.from_cache, started.elapsed());
+        Ok(asked)
+    }
+
+    async fn ask_untimed(&self, user: UserId, question: &str, language: Language, now: Timestamp) -> Result<Asked, AskError> {
         if let Ok(record) = QueryRecord::new(user, QueryKind::Ask, question, now) {
             self.repo.record_query(&record).await?;
         }

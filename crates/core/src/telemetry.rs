@@ -1,0 +1,74 @@
+//! What Siftgram counts and times, by name: the one list every binary records under (the node
+//! exports it as Prometheus text, the Lambdas as CloudWatch EMF), and the dashboards and alerts
+//! refer to. Recording goes through the `metrics` facade: nothing happens until a binary
+//! installs a recorder, and the facade does no I/O.
+
+use std::time::Duration;
+
+/// Telegram updates taken in, by command (`start`, `ask`, … `button`, `text`, `other`) and
+/// outcome (`handled`, `duplicate`, `rate_limited`, `refused`, `gave_up`, `ignored`, `failed`).
+pub const UPDATES: &str = "siftgram_updates_total";
+/// Time to handle an update, by command.
+pub const UPDATE_SECONDS: &str = "siftgram_update_duration_seconds";
+/// Questions answered, by kind (`model`, `extractive`, `nothing`) and whether from the cache.
+pub const QUESTIONS: &str = "siftgram_questions_total";
+/// Time to answer a question (retrieval, context, the model), by kind.
+pub const ANSWER_SECONDS: &str = "siftgram_answer_duration_seconds";
+/// Posts through the indexer, by outcome (`indexed`, `edited`, `unchanged`, `removed`).
+pub const POSTS: &str = "siftgram_posts_total";
+/// Embeddings asked for, by source (`computed` by the model, `cached`).
+pub const EMBEDDINGS: &str = "siftgram_embeddings_total";
+/// Outgoing webhook deliveries, by result (`delivered`, `failed`).
+pub const WEBHOOK_DELIVERIES: &str = "siftgram_webhook_deliveries_total";
+/// Messages waiting or in flight on a queue (sampled when scraped), by queue.
+pub const QUEUE_MESSAGES: &str = "siftgram_queue_messages";
+/// Messages in a queue's dead-letter queue, by queue.
+pub const QUEUE_DEAD_LETTERS: &str = "siftgram_queue_dead_letters";
+
+/// Every metric name above (for exporters' descriptions and the dashboard checks).
+pub const ALL: &[&str] = &[UPDATES, UPDATE_SECONDS, QUESTIONS, ANSWER_SECONDS, POSTS, EMBEDDINGS, WEBHOOK_DELIVERIES, QUEUE_MESSAGES, QUEUE_DEAD_LETTERS];
+
+/// Registers the descriptions (exporters show them as HELP lines).
+pub fn describe() {
+    metrics::describe_counter!(UPDATES, "Telegram updates taken in, by command and outcome");
+    metrics::describe_histogram!(UPDATE_SECONDS, metrics::Unit::Seconds, "Time to handle a Telegram update, by command");
+    metrics::describe_counter!(QUESTIONS, "Questions answered, by kind and cache");
+    metrics::describe_histogram!(ANSWER_SECONDS, metrics::Unit::Seconds, "Time to answer a question, by kind");
+    metrics::describe_counter!(POSTS, "Posts through the indexer, by outcome");
+    metrics::describe_counter!(EMBEDDINGS, "Embeddings asked for, by source (computed or cached)");
+    metrics::describe_counter!(WEBHOOK_DELIVERIES, "Outgoing webhook deliveries, by result");
+    metrics::describe_gauge!(QUEUE_MESSAGES, "Messages waiting or in flight, by queue");
+    metrics::describe_gauge!(QUEUE_DEAD_LETTERS, "Messages in the dead-letter queue, by queue");
+}
+
+pub fn update_handled(command: &'static str, outcome: &'static str, elapsed: Duration) {
+    metrics::counter!(UPDATES, "command" => command, "outcome" => outcome).increment(1);
+    metrics::histogram!(UPDATE_SECONDS, "command" => command).record(elapsed.as_secs_f64());
+}
+
+pub fn question_answered(kind: &'static str, cached: bool, elapsed: Duration) {
+    metrics::counter!(QUESTIONS, "kind" => kind, "cached" => if cached { "yes" } else { "no" }).increment(1);
+    metrics::histogram!(ANSWER_SECONDS, "kind" => kind).record(elapsed.as_secs_f64());
+}
+
+pub fn post(outcome: &'static str) {
+    metrics::counter!(POSTS, "outcome" => outcome).increment(1);
+}
+
+pub fn embeddings(computed: usize, cached: usize) {
+    if computed > 0 {
+        metrics::counter!(EMBEDDINGS, "source" => "computed").increment(computed as u64);
+    }
+    if cached > 0 {
+        metrics::counter!(EMBEDDINGS, "source" => "cached").increment(cached as u64);
+    }
+}
+
+pub fn webhook_delivery(delivered: bool) {
+    metrics::counter!(WEBHOOK_DELIVERIES, "result" => if delivered { "delivered" } else { "failed" }).increment(1);
+}
+
+pub fn queue_depth(queue: &str, messages: usize, dead_letters: usize) {
+    metrics::gauge!(QUEUE_MESSAGES, "queue" => queue.to_owned()).set(messages as f64);
+    metrics::gauge!(QUEUE_DEAD_LETTERS, "queue" => queue.to_owned()).set(dead_letters as f64);
+}

@@ -24,6 +24,10 @@ need curl || apt_install curl
 SIFTGRAM_SCHEMATHESIS=$(bash scripts/schemathesis.sh)
 export SIFTGRAM_SCHEMATHESIS
 
+# The alert rules are checked with promtool (from Debian's prometheus package, cached).
+SIFTGRAM_PROMTOOL=$(bash scripts/promtool.sh)
+export SIFTGRAM_PROMTOOL
+
 started_here=0
 bash localstack/localstack.sh status >/dev/null 2>&1 || started_here=1
 bash localstack/localstack.sh start

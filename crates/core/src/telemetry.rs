@@ -20,13 +20,33 @@ pub const POSTS: &str = "siftgram_posts_total";
 pub const EMBEDDINGS: &str = "siftgram_embeddings_total";
 /// Outgoing webhook deliveries, by result (`delivered`, `failed`).
 pub const WEBHOOK_DELIVERIES: &str = "siftgram_webhook_deliveries_total";
+/// Chat model calls, by provider (its place in the chain, `1`, `2`, …) and result (`ok`,
+/// `failed`, `skipped` while its circuit breaker is open).
+pub const PROVIDER_CALLS: &str = "siftgram_provider_calls_total";
+/// 1 while a provider's circuit breaker is open (it is skipped), else 0, by provider.
+pub const PROVIDER_BREAKER_OPEN: &str = "siftgram_provider_breaker_open";
+/// Channel messages the session node published for indexing, by kind (`post`, `delete`).
+pub const SYNC_PUBLISHED: &str = "siftgram_sync_published_total";
 /// Messages waiting or in flight on a queue (sampled when scraped), by queue.
 pub const QUEUE_MESSAGES: &str = "siftgram_queue_messages";
 /// Messages in a queue's dead-letter queue, by queue.
 pub const QUEUE_DEAD_LETTERS: &str = "siftgram_queue_dead_letters";
 
 /// Every metric name above (for exporters' descriptions and the dashboard checks).
-pub const ALL: &[&str] = &[UPDATES, UPDATE_SECONDS, QUESTIONS, ANSWER_SECONDS, POSTS, EMBEDDINGS, WEBHOOK_DELIVERIES, QUEUE_MESSAGES, QUEUE_DEAD_LETTERS];
+pub const ALL: &[&str] = &[
+    UPDATES,
+    UPDATE_SECONDS,
+    QUESTIONS,
+    ANSWER_SECONDS,
+    POSTS,
+    EMBEDDINGS,
+    WEBHOOK_DELIVERIES,
+    PROVIDER_CALLS,
+    PROVIDER_BREAKER_OPEN,
+    SYNC_PUBLISHED,
+    QUEUE_MESSAGES,
+    QUEUE_DEAD_LETTERS,
+];
 
 /// Registers the descriptions (exporters show them as HELP lines).
 pub fn describe() {
@@ -37,6 +57,9 @@ pub fn describe() {
     metrics::describe_counter!(POSTS, "Posts through the indexer, by outcome");
     metrics::describe_counter!(EMBEDDINGS, "Embeddings asked for, by source (computed or cached)");
     metrics::describe_counter!(WEBHOOK_DELIVERIES, "Outgoing webhook deliveries, by result");
+    metrics::describe_counter!(PROVIDER_CALLS, "Chat model calls, by provider and result");
+    metrics::describe_gauge!(PROVIDER_BREAKER_OPEN, "1 while a chat provider's circuit breaker is open");
+    metrics::describe_counter!(SYNC_PUBLISHED, "Channel messages published for indexing, by kind");
     metrics::describe_gauge!(QUEUE_MESSAGES, "Messages waiting or in flight, by queue");
     metrics::describe_gauge!(QUEUE_DEAD_LETTERS, "Messages in the dead-letter queue, by queue");
 }
@@ -71,4 +94,20 @@ pub fn webhook_delivery(delivered: bool) {
 pub fn queue_depth(queue: &str, messages: usize, dead_letters: usize) {
     metrics::gauge!(QUEUE_MESSAGES, "queue" => queue.to_owned()).set(messages as f64);
     metrics::gauge!(QUEUE_DEAD_LETTERS, "queue" => queue.to_owned()).set(dead_letters as f64);
+}
+
+/// `provider` is its place in the chain, counted from 1.
+pub fn provider_call(provider: usize, result: &'static str, breaker_open: bool) {
+    let provider = provider.to_string();
+    metrics::counter!(PROVIDER_CALLS, "provider" => provider.clone(), "result" => result).increment(1);
+    metrics::gauge!(PROVIDER_BREAKER_OPEN, "provider" => provider).set(if breaker_open { 1.0 } else { 0.0 });
+}
+
+pub fn sync_published(posts: usize, deletes: usize) {
+    if posts > 0 {
+        metrics::counter!(SYNC_PUBLISHED, "kind" => "post").increment(posts as u64);
+    }
+    if deletes > 0 {
+        metrics::counter!(SYNC_PUBLISHED, "kind" => "delete").increment(deletes as u64);
+    }
 }

@@ -78,21 +78,27 @@ impl ChatModel for ProviderChain {
         for (i, (provider, breaker)) in self.providers.iter().enumerate() {
             let open = breaker.lock().expect("breaker lock").open_until.is_some_and(|t| Instant::now() < t);
             if open {
+                siftgram_core::telemetry::provider_call(i + 1, "skipped", true);
                 reasons.push(format!("provider {} cooling down", i + 1));
                 continue;
             }
             match provider.complete(messages).await {
                 Ok(answer) => {
                     *breaker.lock().expect("breaker lock") = Breaker { failures: 0, open_until: None };
+                    siftgram_core::telemetry::provider_call(i + 1, "ok", false);
                     return Ok(answer);
                 }
                 Err(e) => {
                     tracing::warn!(provider = i + 1, error = %e, "chat provider failed; trying the next");
-                    let mut b = breaker.lock().expect("breaker lock");
-                    b.failures += 1;
-                    if b.failures >= self.threshold {
-                        b.open_until = Some(Instant::now() + self.cooldown);
-                    }
+                    let opened = {
+                        let mut b = breaker.lock().expect("breaker lock");
+                        b.failures += 1;
+                        if b.failures >= self.threshold {
+                            b.open_until = Some(Instant::now() + self.cooldown);
+                        }
+                        b.open_until.is_some()
+                    };
+                    siftgram_core::telemetry::provider_call(i + 1, "failed", opened);
                     reasons.push(format!("provider {}: {e}", i + 1));
                 }
             }

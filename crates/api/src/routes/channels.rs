@@ -42,25 +42,30 @@ pub struct ChannelList {
 /// The caller's channels.
 #[utoipa::path(get, path = "/api/channels", tag = "channels", responses((status = 200, body = ChannelList)))]
 pub async fn list(State(state): State<ApiState>, Member(caller): Member) -> ApiResult<Json<ChannelList>> {
-    let mut channels = Vec::new();
-    for sub in state.repo.subscriptions_of(caller.id()).await? {
-        let Some(c) = state.repo.get_channel(sub.channel).await? else { continue };
-        let posts = state.repo.channel_stats(c.id).await?.post_count;
-        let sync = state.repo.sync_state(c.id).await?;
-        let today = state.repo.kept_today(c.id).await?;
-        channels.push(ChannelView {
-            id: c.id.get(),
-            username: c.username.as_ref().map(|u| u.as_str().to_owned()),
-            title: c.title.clone(),
-            posts,
-            last_synced_at: c.last_synced_at.map(|t| t.0),
-            history_loaded_percent: sync.history_limit.is_none().then(|| sync.history_loaded(posts, c.last_message_id)).flatten(),
-            history_limit: sync.history_limit,
-            not_kept_today: today.not_kept,
-        });
-    }
+    // Each channel's reads are independent: they run at once (on DynamoDB and on the embedded
+    // store's blocking threads alike), in the subscriptions' order.
+    let subscriptions = state.repo.subscriptions_of(caller.id()).await?;
+    let views = futures_util::future::try_join_all(subscriptions.iter().map(|sub| channel_view(&state, sub.channel))).await?;
     let tier = caller.user.effective_tier(state.repo.clock().now());
-    Ok(Json(ChannelList { channels, max_channels: state.repo.catalog().limits(tier).max_channels }))
+    Ok(Json(ChannelList { channels: views.into_iter().flatten().collect(), max_channels: state.repo.catalog().limits(tier).max_channels }))
+}
+
+/// One followed channel with its counts and sync progress (None if it is gone).
+async fn channel_view(state: &ApiState, id: ChannelId) -> ApiResult<Option<ChannelView>> {
+    let repo = &state.repo;
+    let (channel, stats, sync, today) = futures_util::future::try_join4(repo.get_channel(id), repo.channel_stats(id), repo.sync_state(id), repo.kept_today(id)).await?;
+    let Some(c) = channel else { return Ok(None) };
+    let posts = stats.post_count;
+    Ok(Some(ChannelView {
+        id: c.id.get(),
+        username: c.username.as_ref().map(|u| u.as_str().to_owned()),
+        title: c.title.clone(),
+        posts,
+        last_synced_at: c.last_synced_at.map(|t| t.0),
+        history_loaded_percent: sync.history_limit.is_none().then(|| sync.history_loaded(posts, c.last_message_id)).flatten(),
+        history_limit: sync.history_limit,
+        not_kept_today: today.not_kept,
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -40,6 +40,8 @@ impl PostPublisher {
         if !batch.is_empty() {
             self.posts.send_batch(batch).await?;
         }
+        let deletes = messages.iter().filter(|m| matches!(m, PostMessage::Delete { .. })).count();
+        crate::telemetry::sync_published(messages.len() - deletes, deletes);
         Ok(())
     }
 }

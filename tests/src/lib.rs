@@ -8,6 +8,7 @@ pub mod conformance;
 pub mod lambda;
 pub mod bot;
 pub mod browser;
+pub mod logs;
 pub mod search;
 pub mod sessions;
 pub mod stories;

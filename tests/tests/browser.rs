@@ -81,6 +81,7 @@ async fn qr_on_screen(browser: &Browser, name: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_signs_in_by_qr_with_two_step_verification_and_an_admin_changes_their_tier() {
+    siftgram_tests::logs::capture();
     siftgram_models::install_tls_provider();
     let node = start_node().await;
     let repo = node.app.backend.repo.clone();
@@ -161,4 +162,19 @@ async fn a_user_signs_in_by_qr_with_two_step_verification_and_an_admin_changes_t
 
     browser.close().await;
     node.app.shutdown(Duration::from_secs(10)).await;
+
+    // Nothing secret reached the logs (captured at debug level, more than production's), though
+    // they cover the password's way.
+    assert!(siftgram_tests::logs::captured().contains("2FA password sealed and queued"));
+    let read = |name: &str| std::fs::read_to_string(node._data.path().join(name)).unwrap().trim().to_owned();
+    let session_key = read("session-keys").split_once(':').map(|(_, key)| key.split(',').next().unwrap().to_owned()).unwrap();
+    let launch_hash = url::form_urlencoded::parse(launch_data(ADMIN, "ru").as_bytes()).find(|(k, _)| k == "hash").unwrap().1.into_owned();
+    siftgram_tests::logs::assert_no_secrets(&[
+        ("bot token", FakeTelegram::TOKEN.split_once(':').unwrap().1),
+        ("2FA password", PASSWORD),
+        ("wrong 2FA password", "wrong password"),
+        ("session key", &session_key),
+        ("operator token", &read("ops-token")),
+        ("launch data signature", &launch_hash[..32]),
+    ]);
 }

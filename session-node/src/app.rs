@@ -96,7 +96,16 @@ impl App {
 
         let metrics = siftgram_metrics::install().map_err(|e| StartError::Api(e.to_string()))?;
         let queues = Arc::new(crate::api::named_queues(&backend).await.map_err(StartError::Api)?);
-        let state = HttpState { backend: backend.clone(), ops_token: ops_token.clone(), schema_version: report.schema_version, metrics, queues };
+        let state = HttpState {
+            backend: backend.clone(),
+            ops_token: ops_token.clone(),
+            schema_version: report.schema_version,
+            metrics,
+            queues,
+            search: search.clone(),
+            drives_sessions: config.telegram.is_some(),
+            polls_bot: config.bot.is_some(),
+        };
         let api = crate::api::services(&backend, search.as_ref(), &config).await.map_err(StartError::Api)?;
         let mut stop = shutdown_rx.clone();
         tasks.push(tokio::spawn(async move {

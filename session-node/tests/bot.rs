@@ -154,6 +154,8 @@ async fn the_node_serves_the_mini_apps_and_the_api_its_buttons_point_at() {
     let me: serde_json::Value = me.json().await.unwrap();
     assert_eq!((me["id"].as_i64(), me["language"].as_str(), me["signed_in"].as_bool()), (Some(702), Some("en"), Some(false)));
     assert_eq!(http.get(app.url("/api/me")).send().await.unwrap().status(), 401);
+    let health: serde_json::Value = http.get(app.url("/health")).bearer_auth(&*app.ops_token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["components"]["bot"]["status"], "ok", "the bot has polled: {health}");
     // The operator's endpoint keeps its own token.
     assert_eq!(http.get(app.url("/health")).header("Authorization", format!("tma {init_data}")).send().await.unwrap().status(), 401);
     app.shutdown(Duration::from_secs(10)).await;

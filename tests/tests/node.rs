@@ -29,6 +29,10 @@ async fn the_standalone_node_migrates_and_answers_health_only_with_the_token() {
     assert_eq!(ok.status(), 200);
     let body: serde_json::Value = ok.json().await.unwrap();
     assert_eq!((body["status"].as_str(), body["schema_version"].as_u64()), (Some("ok"), Some(2)));
+    let component = |name: &str| body["components"][name]["status"].as_str().unwrap_or_default().to_owned();
+    assert_eq!((component("store"), component("index"), component("embedder"), component("queues")), ("ok".into(), "ok".into(), "ok".into(), "ok".into()), "{body}");
+    assert_eq!((component("sessions"), component("bot")), ("off".into(), "off".into()), "no Telegram configured: {body}");
+    assert_eq!(body["components"]["queues"]["detail"]["jobs"]["dead_letters"], 0);
     let applied = app.backend.repo.applied_migrations().await.unwrap();
     assert_eq!(applied.iter().map(|m| m.version).collect::<Vec<_>>(), [1, 2]);
     app.shutdown(std::time::Duration::from_secs(10)).await;

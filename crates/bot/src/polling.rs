@@ -10,6 +10,15 @@ use tokio::sync::watch;
 
 /// Polls until `stop` turns true. Each update is handled before the offset moves past it, so a
 /// crash re-reads what was not finished (and the update claims make the re-read a no-op).
+/// When getUpdates last answered (unix seconds; 0: never), for the node's `/health`.
+static LAST_POLL: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// When this process's long polling last heard from Telegram (None: not yet, or no polling).
+pub fn last_poll() -> Option<siftgram_core::Timestamp> {
+    let at = LAST_POLL.load(std::sync::atomic::Ordering::Relaxed);
+    (at > 0).then_some(siftgram_core::Timestamp(at))
+}
+
 pub async fn run_polling(service: &BotService, mut stop: watch::Receiver<bool>, poll_timeout: Duration) -> Result<(), teloxide::RequestError> {
     let bot = service.services().out.bot.clone();
     // A webhook left in place makes getUpdates fail with 409; polling means no webhook.
@@ -23,6 +32,7 @@ pub async fn run_polling(service: &BotService, mut stop: watch::Receiver<bool>, 
             r = with_retry(request, Duration::from_secs(60)) => r?,
             _ = stop.wait_for(|s| *s) => return Ok(()),
         };
+        LAST_POLL.store(siftgram_core::Clock::now(&siftgram_core::SystemClock).0, std::sync::atomic::Ordering::Relaxed);
         for update in updates {
             offset = offset.max(update.id.0 as i32 + 1);
             let update_id = update.id.0;

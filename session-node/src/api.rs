@@ -6,21 +6,20 @@ use crate::config::Config;
 use crate::search::SearchServices;
 use siftgram_api::{ApiServices, NamedQueue};
 use siftgram_core::ports::WebSearch;
-use siftgram_core::schema::{queue_spec, queue_specs};
+use siftgram_core::schema::queue_specs;
 use std::sync::Arc;
 
 /// None without a bot token: Mini App callers cannot be checked without it.
-pub async fn services(backend: &Backend, search: Option<&SearchServices>, config: &Config) -> Result<Option<ApiServices>, String> {
+pub async fn services(backend: &Backend, search: Option<&SearchServices>, queues: &[NamedQueue], config: &Config) -> Result<Option<ApiServices>, String> {
     let Some(api) = config.api.clone() else { return Ok(None) };
-    let spec = |name| queue_spec(name).map_err(|e| e.to_string());
-    let queues = named_queues(backend).await?;
+    let queue = |name: &str| NamedQueue::find(queues, name).ok_or_else(|| format!("no {name} queue in the schema"));
     Ok(Some(ApiServices {
         repo: backend.repo.clone(),
-        commands: backend.queue(spec("commands")?).await.map_err(|e| e.to_string())?,
-        jobs: backend.queue(spec("jobs")?).await.map_err(|e| e.to_string())?,
+        commands: queue("commands")?,
+        jobs: queue("jobs")?,
         retriever: search.map(|s| s.retriever.clone()),
         web: config.searxng.clone().map(|c| Arc::new(siftgram_web::Searxng::new(c)) as Arc<dyn WebSearch>),
-        queues,
+        queues: queues.to_vec(),
         config: api,
     }))
 }

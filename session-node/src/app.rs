@@ -101,12 +101,12 @@ impl App {
             ops_token: ops_token.clone(),
             schema_version: report.schema_version,
             metrics,
-            queues,
+            queues: queues.clone(),
             search: search.clone(),
             drives_sessions: config.telegram.is_some(),
             polls_bot: config.bot.is_some(),
         };
-        let api = crate::api::services(&backend, search.as_ref(), &config).await.map_err(StartError::Api)?;
+        let api = crate::api::services(&backend, search.as_ref(), &queues, &config).await.map_err(StartError::Api)?;
         let mut stop = shutdown_rx.clone();
         tasks.push(tokio::spawn(async move {
             let serve = axum::serve(listener, router(state, api)).with_graceful_shutdown(async move {

@@ -65,9 +65,9 @@ async fn require_ops_token(State(state): State<HttpState>, request: Request, nex
 /// token). Queue depths are sampled now.
 async fn metrics(State(state): State<HttpState>) -> Response {
     for q in state.queues.iter() {
-        match (q.queue.approximate_len().await, q.dead_letters.approximate_len().await) {
-            (Ok(messages), Ok(dead)) => siftgram_core::telemetry::queue_depth(&q.name, messages, dead),
-            (Err(e), _) | (_, Err(e)) => tracing::warn!(queue = %q.name, error = %e, "queue depth unavailable"),
+        match q.depths().await {
+            Ok((messages, dead)) => siftgram_core::telemetry::queue_depth(&q.name, messages, dead),
+            Err(e) => tracing::warn!(queue = %q.name, error = %e, "queue depth unavailable"),
         }
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()).into_response()
@@ -112,11 +112,11 @@ async fn health(State(state): State<HttpState>) -> Response {
     let mut queues = serde_json::Map::new();
     let mut queues_ok = true;
     for q in state.queues.iter() {
-        match (q.queue.approximate_len().await, q.dead_letters.approximate_len().await) {
-            (Ok(messages), Ok(dead)) => {
+        match q.depths().await {
+            Ok((messages, dead)) => {
                 queues.insert(q.name.clone(), json!({"messages": messages, "dead_letters": dead}));
             }
-            (Err(e), _) | (_, Err(e)) => {
+            Err(e) => {
                 tracing::warn!(queue = %q.name, error = %e, "health check: queue unavailable");
                 queues_ok = false;
                 queues.insert(q.name.clone(), json!("unavailable"));

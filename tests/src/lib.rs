@@ -47,3 +47,18 @@ pub async fn handle_all(queue: &dyn siftgram_core::ports::Queue, handler: &dyn s
         handled += report.acked;
     }
 }
+
+/// The standalone node's configuration as the node tests start it: data in `data`, a random
+/// port, the bot polling the fake Bot API `telegram`, plus `extra` variables.
+pub fn standalone_config(data: &std::path::Path, telegram: &siftgram_fake_telegram::FakeTelegram, extra: &[(&str, String)]) -> siftgram_session_node::Config {
+    let mut vars: std::collections::HashMap<&str, String> = [
+        ("SIFTGRAM_DATA_DIR", data.display().to_string()),
+        ("SIFTGRAM_HTTP_ADDR", "127.0.0.1:0".into()),
+        ("TELEGRAM_BOT_TOKEN", siftgram_fake_telegram::FakeTelegram::TOKEN.into()),
+        ("TELEGRAM_API_URL", telegram.api_url()),
+    ]
+    .into_iter()
+    .collect();
+    vars.extend(extra.iter().cloned());
+    siftgram_session_node::Config::from_lookup(|k| vars.get(k).cloned()).expect("a valid node configuration")
+}

@@ -6,8 +6,7 @@
 use siftgram_core::model::{Channel, ChannelId, Invite, InviteCode, MediaKind, Post, PostKey, Tier, UserId, Username};
 use siftgram_core::{Clock, SystemClock};
 use siftgram_fake_telegram::FakeTelegram;
-use siftgram_session_node::{App, Config};
-use std::collections::HashMap;
+use siftgram_session_node::App;
 use std::process::Command;
 use std::time::Duration;
 
@@ -28,19 +27,17 @@ async fn the_api_holds_to_its_openapi_document_under_fuzzing() {
     let tool = schemathesis();
     let telegram = FakeTelegram::start().await.unwrap();
     let data = tempfile::tempdir().unwrap();
-    let vars: HashMap<&str, String> = [
-        ("SIFTGRAM_DATA_DIR", data.path().display().to_string()),
-        ("SIFTGRAM_HTTP_ADDR", "127.0.0.1:0".into()),
-        ("TELEGRAM_BOT_TOKEN", FakeTelegram::TOKEN.into()),
-        ("TELEGRAM_API_URL", telegram.api_url()),
-        ("SIFTGRAM_ADMIN_IDS", ADMIN.to_string()),
-        ("SIFTGRAM_BOT_USERNAME", "siftgram_fuzz_bot".into()),
-        ("SIFTGRAM_API_KEY_BURST", "100000".into()),
-        ("SIFTGRAM_API_KEY_PER_MINUTE", "100000".into()),
-    ]
-    .into_iter()
-    .collect();
-    let app = App::start(Config::from_lookup(|k| vars.get(k).cloned()).unwrap()).await.unwrap();
+    let config = siftgram_tests::standalone_config(
+        data.path(),
+        &telegram,
+        &[
+            ("SIFTGRAM_ADMIN_IDS", ADMIN.to_string()),
+            ("SIFTGRAM_BOT_USERNAME", "siftgram_fuzz_bot".into()),
+            ("SIFTGRAM_API_KEY_BURST", "100000".into()),
+            ("SIFTGRAM_API_KEY_PER_MINUTE", "100000".into()),
+        ],
+    );
+    let app = App::start(config).await.unwrap();
     let repo = app.backend.repo.clone();
     let now = SystemClock.now();
     // Something to find: an admin, a member with a channel of posts, an invite, an API key.

@@ -8,9 +8,8 @@ use siftgram_core::repo::LoginState;
 use siftgram_core::{Clock, SystemClock};
 use siftgram_fake_telegram::FakeTelegram;
 use siftgram_session_node::config::TelegramSource;
-use siftgram_session_node::{App, Config, RunningApp};
+use siftgram_session_node::{App, RunningApp};
 use siftgram_tests::browser::{Browser, qr_codes};
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 const ADMIN: i64 = 900_001;
@@ -34,16 +33,7 @@ struct Node {
 async fn start_node() -> Node {
     let telegram = FakeTelegram::start().await.unwrap();
     let data = tempfile::tempdir().unwrap();
-    let vars: HashMap<&str, String> = [
-        ("SIFTGRAM_DATA_DIR", data.path().display().to_string()),
-        ("SIFTGRAM_HTTP_ADDR", "127.0.0.1:0".into()),
-        ("TELEGRAM_BOT_TOKEN", FakeTelegram::TOKEN.into()),
-        ("TELEGRAM_API_URL", telegram.api_url()),
-        ("SIFTGRAM_ADMIN_IDS", ADMIN.to_string()),
-    ]
-    .into_iter()
-    .collect();
-    let mut config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
+    let mut config = siftgram_tests::standalone_config(data.path(), &telegram, &[("SIFTGRAM_ADMIN_IDS", ADMIN.to_string())]);
     let world = siftgram_recorded_telegram::RecordedTelegram::new();
     world.add_account(READER, Some(PASSWORD));
     config.telegram = Some(TelegramSource::Recorded(world.clone()));

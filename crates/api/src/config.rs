@@ -65,11 +65,7 @@ impl ApiConfig {
         let Some(token) = get("TELEGRAM_BOT_TOKEN") else { return Ok(None) };
         let admin_ids = match get("SIFTGRAM_ADMIN_IDS") {
             None => Vec::new(),
-            Some(ids) => ids
-                .split(',')
-                .map(|id| id.trim().parse::<i64>().ok().and_then(|id| UserId::new(id).ok()))
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| invalid("SIFTGRAM_ADMIN_IDS", "expected comma-separated Telegram user ids"))?,
+            Some(ids) => UserId::parse_list(&ids).ok_or_else(|| invalid("SIFTGRAM_ADMIN_IDS", "expected comma-separated Telegram user ids"))?,
         };
         let mut config = ApiConfig::new(&token, admin_ids);
         config.bot_username = get("SIFTGRAM_BOT_USERNAME").map(|u| u.trim_start_matches('@').to_owned());

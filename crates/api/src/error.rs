@@ -98,7 +98,7 @@ impl From<RepoError> for ApiError {
 /// A tier limit: 403 for what the tier does not include, 429 for today's quota.
 pub(crate) fn limit(e: LimitError) -> ApiError {
     match e {
-        LimitError::Daily { .. } => ApiError { retry_after: None, ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "daily_limit", e.to_string()) },
+        LimitError::Daily { .. } => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "daily_limit", e.to_string()),
         LimitError::Channels { .. } | LimitError::NoDigests { .. } => ApiError::new(StatusCode::FORBIDDEN, "tier_limit", e.to_string()),
     }
 }

@@ -45,11 +45,24 @@ pub struct ApiServices {
     pub config: ApiConfig,
 }
 
-/// A queue and its dead letters, by name (for the admin statistics).
+/// A queue and its dead letters, by name (for the admin statistics, metrics and health).
+#[derive(Clone)]
 pub struct NamedQueue {
     pub name: String,
     pub queue: Arc<dyn Queue>,
     pub dead_letters: Arc<dyn Queue>,
+}
+
+impl NamedQueue {
+    /// The queue called `name` among `queues`.
+    pub fn find(queues: &[NamedQueue], name: &str) -> Option<Arc<dyn Queue>> {
+        queues.iter().find(|q| q.name == name).map(|q| q.queue.clone())
+    }
+
+    /// Messages waiting or in flight, and dead letters (approximate on SQS).
+    pub async fn depths(&self) -> Result<(usize, usize), siftgram_core::ports::QueueError> {
+        Ok((self.queue.approximate_len().await?, self.dead_letters.approximate_len().await?))
+    }
 }
 
 pub type ApiState = Arc<ApiServices>;

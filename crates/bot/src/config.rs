@@ -62,11 +62,7 @@ impl BotConfig {
             settings.miniapp_url = url;
         }
         if let Some(ids) = get("SIFTGRAM_ADMIN_IDS") {
-            settings.admin_ids = ids
-                .split(',')
-                .map(|id| id.trim().parse::<i64>().ok().and_then(|id| UserId::new(id).ok()))
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| invalid("SIFTGRAM_ADMIN_IDS", "expected comma-separated Telegram user ids"))?;
+            settings.admin_ids = UserId::parse_list(&ids).ok_or_else(|| invalid("SIFTGRAM_ADMIN_IDS", "expected comma-separated Telegram user ids"))?;
         }
         let number = |name: &'static str, default: u32| -> Result<u32, BotConfigError> {
             get(name).map_or(Ok(default), |v| v.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| invalid(name, "expected a positive number")))

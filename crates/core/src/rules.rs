@@ -9,6 +9,9 @@ use crate::model::{INVITE_HOLD_SECS, Invite, InviteHold, Tier, TierCatalog, Tier
 /// logins are blocked for a while; the login page shows what is left.
 pub const MAX_PASSWORD_FAILURES: u32 = 3;
 
+/// Longest question or search accepted, in the bot and the API (a question, not a document).
+pub const MAX_QUESTION_CHARS: usize = 1000;
+
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum LimitError {
     #[error("the {tier} tier allows {limit} channels")]

@@ -12,7 +12,7 @@ use siftgram_api::{ApiConfig, ApiServices, NamedQueue};
 use siftgram_aws::{DynamoTableStore, SqsQueue};
 use siftgram_core::model::TierCatalog;
 use siftgram_core::repo::Repository;
-use siftgram_core::schema::{queue_spec, queue_specs};
+use siftgram_core::schema::queue_specs;
 use siftgram_core::{Clock, SystemClock};
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -66,10 +66,11 @@ pub async fn build(config: &Config, sdk: &aws_config::SdkConfig) -> Result<Route
     for spec in queue_specs()? {
         queues.push(NamedQueue { name: spec.name.clone(), queue: open(spec.clone()).await?, dead_letters: open(spec.dead_letter()).await? });
     }
+    let queue = |name: &str| NamedQueue::find(&queues, name).ok_or_else(|| BuildError::Config(format!("no {name} queue in the schema")));
     let services = ApiServices {
         repo: Repository::new(store, clock, config.tiers.clone()),
-        commands: open(queue_spec("commands")?).await?,
-        jobs: open(queue_spec("jobs")?).await?,
+        commands: queue("commands")?,
+        jobs: queue("jobs")?,
         retriever: None,
         web: None,
         queues,

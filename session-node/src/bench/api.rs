@@ -9,11 +9,10 @@ use axum::body::Body;
 use axum::http::Request;
 use siftgram_api::{ApiConfig, ApiServices};
 use siftgram_core::Clock;
-use siftgram_core::ports::QueueSpec;
 use siftgram_embedded::EmbeddedQueue;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tower::ServiceExt;
 
 const TOKEN: &str = "4242:bench-bot-token";
@@ -21,7 +20,7 @@ const TOKEN: &str = "4242:bench-bot-token";
 pub async fn api_latency(size: usize, requests: usize, dir: &Path) -> Result<String, String> {
     let Library { repo, clock, db, retriever, reader, mut rng, .. } = library(size, dir).await?;
     let queue = |name: &str| -> Result<Arc<dyn siftgram_core::ports::Queue>, String> {
-        let spec = siftgram_core::schema::queue_spec(name).unwrap_or(QueueSpec { name: name.into(), visibility_timeout: Duration::from_secs(30), max_receives: 3, fifo: false });
+        let spec = siftgram_core::schema::queue_spec(name).map_err(|e| e.to_string())?;
         Ok(Arc::new(EmbeddedQueue::open(&db, spec).map_err(|e| e.to_string())?))
     };
     let services = ApiServices {

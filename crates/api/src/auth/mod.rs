@@ -43,12 +43,12 @@ impl Caller {
     }
 }
 
+fn no_credentials() -> ApiError {
+    ApiError::unauthorized("send Authorization: tma <initData> (from Telegram) or Bearer <API key>")
+}
+
 fn authorization(parts: &Parts) -> Result<&str, ApiError> {
-    parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| ApiError::unauthorized("send Authorization: tma <initData> (from Telegram) or Bearer <API key>"))
+    parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or_else(no_credentials)
 }
 
 impl FromRequestParts<ApiState> for Caller {
@@ -75,7 +75,7 @@ impl FromRequestParts<ApiState> for Caller {
             state.repo.touch_api_key(&key.id).await?;
             (key.user, Via::ApiKey(key.id), None)
         } else {
-            return Err(ApiError::unauthorized("send Authorization: tma <initData> (from Telegram) or Bearer <API key>"));
+            return Err(no_credentials());
         };
         let user = state.repo.get_user(id).await?.ok_or_else(|| match via {
             Via::MiniApp => ApiError::new(axum::http::StatusCode::FORBIDDEN, "unknown_user", "send /start to the bot first"),

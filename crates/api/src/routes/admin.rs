@@ -27,19 +27,6 @@ fn user_id(raw: i64) -> ApiResult<UserId> {
     UserId::new(raw).map_err(|_| ApiError::not_found("user"))
 }
 
-async fn all_users(state: &ApiState) -> ApiResult<Vec<User>> {
-    let mut users = Vec::new();
-    let mut cursor = None;
-    loop {
-        let (page, next) = state.repo.list_users(200, cursor).await?;
-        users.extend(page);
-        cursor = next;
-        if cursor.is_none() {
-            return Ok(users);
-        }
-    }
-}
-
 #[derive(Serialize, ToSchema)]
 pub struct UserRow {
     pub id: i64,
@@ -63,7 +50,7 @@ fn row(user: &User, now: siftgram_core::Timestamp) -> UserRow {
         display_name: user.display_name.clone(),
         role: if user.is_admin() { "admin".into() } else { "user".into() },
         tier: tier.as_str().into(),
-        tier_expires_at: user.tier_expires_at.filter(|_| tier == user.tier).map(|t| t.0),
+        tier_expires_at: user.tier_expiry_in_force(now).map(|t| t.0),
         blocked: user.blocked,
         has_access: user.has_access(),
         channels: user.channel_count,
@@ -117,7 +104,7 @@ pub async fn users(State(state): State<ApiState>, _admin: Admin, Params(query): 
         return Err(ApiError::invalid("q", "at most 128 characters"));
     }
     let now = state.repo.clock().now();
-    let matching: Vec<User> = all_users(&state)
+    let matching: Vec<User> = state.repo.all_users()
         .await?
         .into_iter()
         .filter(|u| tier.is_none_or(|t| u.effective_tier(now) == t))
@@ -311,8 +298,7 @@ pub async fn create_invite(State(state): State<ApiState>, admin: Admin, Body(for
     }
     let now = state.repo.clock().now();
     for _ in 0..8 {
-        let mut bytes = [0u8; InviteCode::RANDOM_BYTES];
-        getrandom::fill(&mut bytes).expect("the OS has randomness");
+        let bytes = crate::auth::api_keys::random::<{ InviteCode::RANDOM_BYTES }>();
         let invite = Invite::new(InviteCode::from_random_bytes(bytes), admin.0.id(), now, tier, Some(form.days), form.uses, form.trial_days)
             .map_err(|e| ApiError::from(RepoError::Invalid(e)))?;
         match state.repo.create_invite(&invite).await {
@@ -434,7 +420,7 @@ pub struct Stats {
 #[utoipa::path(get, path = "/api/admin/stats", tag = "admin", responses((status = 200, body = Stats)))]
 pub async fn stats(State(state): State<ApiState>, _admin: Admin) -> ApiResult<Json<Stats>> {
     let now = state.repo.clock().now();
-    let users = all_users(&state).await?;
+    let users = state.repo.all_users().await?;
     let mut by_tier: BTreeMap<String, usize> = Tier::ALL.iter().map(|t| (t.as_str().to_owned(), 0)).collect();
     let (mut active_today, mut questions_today) = (0, 0u64);
     for u in &users {
@@ -450,7 +436,8 @@ pub async fn stats(State(state): State<ApiState>, _admin: Admin) -> ApiResult<Js
     }
     let mut queues = Vec::new();
     for q in &state.queues {
-        queues.push(QueueStats { name: q.name.clone(), depth: q.queue.approximate_len().await?, dead_letters: q.dead_letters.approximate_len().await? });
+        let (depth, dead_letters) = q.depths().await?;
+        queues.push(QueueStats { name: q.name.clone(), depth, dead_letters });
     }
     Ok(Json(Stats {
         users: users.len(),

@@ -85,7 +85,7 @@ pub async fn add(State(state): State<ApiState>, Member(caller): Member, Body(for
     let reply = ReplyTo { chat_id: caller.id().get(), message_id: None, language: caller.lang };
     let id = work_id("ch");
     if let Some(channel) = state.repo.find_channel_by_username(username.as_str()).await?
-        && state.repo.subscriptions_of(caller.id()).await?.iter().any(|s| s.channel == channel.id)
+        && state.repo.follows(caller.id(), channel.id).await?
     {
         enqueue_command(&state, &SessionCommand::SyncChannel { id: id.clone(), user: caller.id(), channel: channel.id, reply }).await?;
         return Ok((StatusCode::ACCEPTED, Json(Accepted { status: "already_following", id })));
@@ -100,7 +100,7 @@ fn channel_id(raw: i64) -> ApiResult<ChannelId> {
 }
 
 async fn followed(state: &ApiState, caller: &crate::auth::Caller, channel: ChannelId) -> ApiResult<()> {
-    if state.repo.subscriptions_of(caller.id()).await?.iter().any(|s| s.channel == channel) { Ok(()) } else { Err(ApiError::not_found("channel")) }
+    if state.repo.follows(caller.id(), channel).await? { Ok(()) } else { Err(ApiError::not_found("channel")) }
 }
 
 /// Stops following a channel (its posts stay for other followers).

@@ -68,7 +68,7 @@ pub async fn me(State(state): State<ApiState>, caller: Caller) -> ApiResult<Json
         role: if user.is_admin() { "admin".into() } else { "user".into() },
         admin: state.config.is_admin(user.id),
         tier: tier.as_str().into(),
-        tier_expires_at: user.tier_expires_at.filter(|_| tier == user.tier).map(|t| t.0),
+        tier_expires_at: user.tier_expiry_in_force(now).map(|t| t.0),
         has_access: user.has_access(),
         signed_in,
         limits: Limits {

@@ -28,9 +28,8 @@ use utoipa_axum::routes;
 /// The id of work an API request causes: a prefix and 96 random bits (a retried request is a
 /// new request; the queues' deduplication covers their own redeliveries).
 pub(crate) fn work_id(prefix: &str) -> String {
-    let mut bytes = [0u8; 12];
-    getrandom::fill(&mut bytes).expect("the OS has randomness");
-    format!("{prefix}-{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    use crate::auth::api_keys::{hex, random};
+    format!("{prefix}-{}", hex(&random::<12>()))
 }
 
 pub(crate) fn is_work_id(id: &str, prefix: &str) -> bool {

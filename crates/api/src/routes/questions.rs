@@ -18,8 +18,7 @@ use siftgram_core::repo::JobResult;
 use siftgram_core::rules::DailyQuota;
 use utoipa::{IntoParams, ToSchema};
 
-/// Longest question or query (as in the bot).
-pub const MAX_QUERY_CHARS: usize = 1000;
+use siftgram_core::rules::MAX_QUESTION_CHARS as MAX_QUERY_CHARS;
 
 fn checked_text(field: &str, text: &str) -> ApiResult<String> {
     let text = text.trim();

@@ -175,19 +175,11 @@ pub async fn stats(services: Arc<Services>, caller: Caller) -> HandlerResult {
     let now = services.repo.clock().now();
     let (mut total, mut members, mut subscriptions) = (0usize, 0usize, 0u64);
     let mut by_tier: BTreeMap<Tier, usize> = BTreeMap::new();
-    let mut cursor = None;
-    loop {
-        let (users, next) = services.repo.list_users(100, cursor).await?;
-        for u in &users {
-            total += 1;
-            members += usize::from(u.has_access());
-            subscriptions += u64::from(u.channel_count);
-            *by_tier.entry(u.effective_tier(now)).or_default() += 1;
-        }
-        cursor = next;
-        if cursor.is_none() {
-            break;
-        }
+    for u in &services.repo.all_users().await? {
+        total += 1;
+        members += usize::from(u.has_access());
+        subscriptions += u64::from(u.channel_count);
+        *by_tier.entry(u.effective_tier(now)).or_default() += 1;
     }
     let queued = services.jobs.approximate_len().await?;
     let tiers = by_tier.iter().map(|(t, n)| format!("{t}: {n}")).collect::<Vec<_>>().join(", ");

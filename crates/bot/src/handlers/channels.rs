@@ -46,7 +46,7 @@ pub async fn add_channel(services: Arc<Services>, caller: Caller, arg: String) -
 }
 
 async fn follows(services: &Services, caller: &Caller, channel: ChannelId) -> Result<bool, RepoError> {
-    Ok(services.repo.subscriptions_of(caller.user.id).await?.iter().any(|s| s.channel == channel))
+    services.repo.follows(caller.user.id, channel).await
 }
 
 async fn followed_channels(services: &Services, caller: &Caller) -> Result<Vec<Channel>, RepoError> {

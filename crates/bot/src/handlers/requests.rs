@@ -9,8 +9,7 @@ use siftgram_core::repo::RepoError;
 use siftgram_core::rules::{DailyQuota, LimitError};
 use std::sync::Arc;
 
-/// Longest question or query accepted (a question, not a document).
-pub const MAX_QUERY_CHARS: usize = 1000;
+pub use siftgram_core::rules::MAX_QUESTION_CHARS as MAX_QUERY_CHARS;
 
 pub async fn ask(services: Arc<Services>, caller: Caller, question: String) -> HandlerResult {
     let t = caller.texts();

@@ -28,7 +28,7 @@ async fn status_text(services: &Services, caller: &Caller) -> Result<String, Rep
     let tier = user.effective_tier(now);
     let limits = services.repo.catalog().limits(tier);
     let asked = services.repo.daily_usage(user.id, DailyQuota::RagQueries).await?;
-    Ok(caller.texts().status(tier, user.tier_expires_at.filter(|_| tier == user.tier), user.channel_count, &limits, asked))
+    Ok(caller.texts().status(tier, user.tier_expiry_in_force(now), user.channel_count, &limits, asked))
 }
 
 /// Reserves a use of the invite, asks the session node for a QR login and shows the Mini App
@@ -90,7 +90,7 @@ pub async fn subscription(services: Arc<Services>, caller: Caller) -> HandlerRes
     let tier = user.effective_tier(now);
     let limits = services.repo.catalog().limits(tier);
     let asked = services.repo.daily_usage(user.id, DailyQuota::RagQueries).await?;
-    let expires = user.tier_expires_at.filter(|_| tier == user.tier);
+    let expires = user.tier_expiry_in_force(now);
     let text = caller.texts().subscription(tier, expires, &limits, user.channel_count, asked);
     services.out.send(caller.chat, text, None).await?;
     Ok(())

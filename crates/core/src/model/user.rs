@@ -20,6 +20,13 @@ impl UserId {
     }
 }
 
+impl UserId {
+    /// Comma-separated Telegram user ids (as `SIFTGRAM_ADMIN_IDS` holds them); None if any is not one.
+    pub fn parse_list(text: &str) -> Option<Vec<UserId>> {
+        text.split(',').map(|id| id.trim().parse::<i64>().ok().and_then(|id| UserId::new(id).ok())).collect()
+    }
+}
+
 impl TryFrom<i64> for UserId {
     type Error = ValidationError;
     fn try_from(id: i64) -> Result<Self, Self::Error> {
@@ -117,7 +124,33 @@ impl User {
     }
 
     /// Users get in by redeeming an invite (admins always are).
+    /// When the tier in force lapses (None: it does not, or it already did and free applies).
+    pub fn tier_expiry_in_force(&self, now: Timestamp) -> Option<Timestamp> {
+        self.tier_expires_at.filter(|_| self.effective_tier(now) == self.tier)
+    }
+
     pub fn has_access(&self) -> bool {
         !self.blocked && (self.invite_code.is_some() || self.is_admin())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_lists_parse_whole_or_not_at_all() {
+        assert_eq!(UserId::parse_list(" 5, 7"), Some(vec![UserId::new(5).unwrap(), UserId::new(7).unwrap()]));
+        assert_eq!(UserId::parse_list("5,x"), None);
+        assert_eq!(UserId::parse_list("5,-1"), None);
+    }
+
+    #[test]
+    fn a_lapsed_tier_has_no_expiry_in_force() {
+        let mut u = User::new(UserId::new(1).unwrap(), "A", Language::Ru, Timestamp(0)).unwrap();
+        u.tier = Tier::Basic;
+        u.tier_expires_at = Some(Timestamp(100));
+        assert_eq!(u.tier_expiry_in_force(Timestamp(50)), Some(Timestamp(100)));
+        assert_eq!(u.tier_expiry_in_force(Timestamp(100)), None, "free applies from then on");
     }
 }

@@ -117,6 +117,11 @@ impl Repository {
         Err(RepoError::Contended("subscriptions"))
     }
 
+    /// Whether `user` follows `channel` (one read, not the whole list).
+    pub async fn follows(&self, user_id: UserId, channel: ChannelId) -> Result<bool, RepoError> {
+        Ok(self.store.get(&subscription_key(user_id, channel)).await?.is_some())
+    }
+
     /// The channels a user follows, in channel-id order.
     pub async fn subscriptions_of(&self, user_id: UserId) -> Result<Vec<Subscription>, RepoError> {
         let items = query_all(self.store.as_ref(), Query::partition(user_pk(user_id)).prefix("sub#")).await?;

@@ -81,6 +81,11 @@ impl Repository {
         Ok((users, page.next))
     }
 
+    /// Every user, in id order (admin statistics and filtering).
+    pub async fn all_users(&self) -> Result<Vec<User>, RepoError> {
+        query_all(self.store.as_ref(), Query::index_partition("users")).await?.iter().map(|i| decode("user", i)).collect()
+    }
+
     pub async fn create_invite(&self, invite: &Invite) -> Result<(), RepoError> {
         match self.store.put(invite_item(invite), Condition::NotExists).await {
             Ok(_) => Ok(()),

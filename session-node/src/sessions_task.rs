@@ -68,6 +68,7 @@ pub async fn spawn(backend: Backend, config: &Config, shutdown: watch::Receiver<
         out: config.bot.as_ref().map(|b| b.outbox()),
         events: Some(events),
         login_poll: Duration::from_secs(1),
+        progress_poll: Duration::from_secs(2),
     };
     let node = SessionNode { driver, scan_every: Duration::from_secs(5) };
     let stop = shutdown.clone();

@@ -160,3 +160,22 @@ async fn the_node_serves_the_mini_apps_and_the_api_its_buttons_point_at() {
     assert_eq!(http.get(app.url("/health")).header("Authorization", format!("tma {init_data}")).send().await.unwrap().status(), 401);
     app.shutdown(Duration::from_secs(10)).await;
 }
+
+/// teloxide's default HTTP client gives up after 17 s; a long poll that finds nothing for longer
+/// must end as an empty answer, not as a network error that restarts the polling task.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_long_poll_outlasts_the_http_clients_timeout() {
+    use siftgram_bot::teloxide::payloads::GetUpdatesSetters;
+    use siftgram_bot::teloxide::requests::Requester;
+    let telegram = FakeTelegram::start().await.unwrap();
+    let url = telegram.api_url();
+    let config = siftgram_bot::BotConfig::from_lookup(|k| match k {
+        "TELEGRAM_BOT_TOKEN" => Some(FakeTelegram::TOKEN.to_owned()),
+        "TELEGRAM_API_URL" => Some(url.clone()),
+        _ => None,
+    })
+    .unwrap()
+    .expect("a bot token was given");
+    let updates = config.bot().get_updates().timeout(20).await;
+    assert!(matches!(&updates, Ok(u) if u.is_empty()), "{updates:?}");
+}

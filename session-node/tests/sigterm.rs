@@ -17,6 +17,19 @@ fn get(addr: &str, path: &str, token: Option<&str>) -> (u16, String) {
     (status, body)
 }
 
+/// Sends `signal` (`-TERM`, `-INT`) and waits for the process to exit, at most `within`.
+fn signal_and_wait(child: &mut std::process::Child, signal: &str, within: Duration) -> std::process::ExitStatus {
+    let sent = Instant::now();
+    assert!(Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap().success());
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(sent.elapsed() < within, "did not exit within {within:?} of kill {signal}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn the_standalone_node_serves_health_and_stops_on_sigterm() {
     let data = tempfile::tempdir().unwrap();
@@ -41,16 +54,38 @@ fn the_standalone_node_serves_health_and_stops_on_sigterm() {
     assert_eq!(health["backend"], "embedded");
     assert_eq!(health["schema_version"], 2);
 
-    let stopping = Instant::now();
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(killed.success());
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(stopping.elapsed() < Duration::from_secs(10), "did not exit within 10 s of SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = signal_and_wait(&mut child, "-TERM", Duration::from_secs(10));
     assert!(status.success(), "exit status {status:?}");
     assert!(TcpStream::connect(&addr).is_err(), "the port is released");
+}
+
+/// `siftgram demo` as README's first command runs it: prints where the chat page is, serves it,
+/// keeps its data where it was told, and stops cleanly on Ctrl-C (SIGINT).
+#[test]
+fn the_demo_prints_its_page_serves_it_and_stops_on_ctrl_c() {
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_siftgram"))
+        .args(["demo", "--addr", "127.0.0.1:0", "--data"])
+        .arg(data.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start siftgram demo");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let page = loop {
+        let line = lines.next().expect("the banner").unwrap();
+        if let Some(url) = line.trim().strip_prefix("Open:") {
+            break url.trim().to_owned();
+        }
+    };
+    let addr = page.split("http://").nth(1).and_then(|s| s.split('/').next()).unwrap().to_owned();
+    let (status, body) = get(&addr, "/demo", None);
+    assert_eq!(status, 200);
+    assert!(body.contains("/demo/demo.js"), "the chat page");
+    assert_eq!(get(&addr, "/demo/api/about", None).0, 401, "its API wants the page's key");
+    assert!(data.path().join("siftgram.redb").exists(), "the data lives where --data said");
+
+    let status = signal_and_wait(&mut child, "-INT", Duration::from_secs(60));
+    assert!(status.success(), "exit status {status:?}");
+    assert!(lines.any(|l| l.is_ok_and(|l| l.contains("stopping the demo"))));
 }

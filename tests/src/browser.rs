@@ -37,6 +37,12 @@ fn program(env: &str, names: &[&str]) -> PathBuf {
 impl Browser {
     /// Starts chromedriver on a free port and a fresh headless Chromium behind it.
     pub async fn start() -> Browser {
+        Self::start_sized(420, 860).await
+    }
+
+    /// A browser whose window is `width` × `height` CSS pixels (a phone by default; the demo
+    /// chat page is shown at a desktop's size).
+    pub async fn start_sized(width: u32, height: u32) -> Browser {
         let chromium = program("CHROME", &["chromium", "chromium-browser"]);
         let chromedriver = program("CHROMEDRIVER", &["chromedriver"]);
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -51,12 +57,11 @@ impl Browser {
             "--disable-component-update",
             "--disable-sync",
             "--disable-dev-shm-usage",
-            "--window-size=420,860",
             "--force-device-scale-factor=1",
         ]
         .iter()
         .map(|a| a.to_string())
-        .chain([format!("--user-data-dir={}", profile.path().display())])
+        .chain([format!("--user-data-dir={}", profile.path().display()), format!("--window-size={width},{height}")])
         .collect::<Vec<_>>();
         let mut caps = serde_json::Map::new();
         caps.insert("goog:chromeOptions".into(), json!({"binary": chromium, "args": args}));
@@ -84,6 +89,20 @@ impl Browser {
         // of the hash alone would not).
         self.client.goto("about:blank").await.expect("blank page");
         self.client.goto(&url).await.expect("page opens");
+    }
+
+    /// Opens an ordinary page.
+    pub async fn open(&self, url: &str) {
+        self.client.goto(url).await.unwrap_or_else(|e| panic!("{url}: {e}"));
+    }
+
+    /// Runs `inside` with the page's `index`th frame as the current document, then returns to
+    /// the page.
+    pub async fn in_frame<T, F: std::future::Future<Output = T>>(&self, index: u16, inside: impl FnOnce() -> F) -> T {
+        self.client.enter_frame(index).await.expect("the frame");
+        let out = inside().await;
+        self.client.enter_parent_frame().await.expect("back to the page");
+        out
     }
 
     /// Evaluates `expression` in the page.

@@ -91,6 +91,7 @@ impl TestSessions {
             out: None,
             events: None,
             login_poll: Duration::from_millis(20),
+            progress_poll: Duration::from_millis(50),
         }
     }
 

@@ -92,13 +92,23 @@ impl BotConfig {
 
     /// The Bot API client (no request is made here).
     pub fn bot(&self) -> Bot {
-        let bot = Bot::new(&self.token);
+        // teloxide's default client gives up on a request after 17 s, which cuts every idle
+        // long poll (the node asks Telegram to hold it up to 25 s) into a failure and a
+        // restart of the polling task; the webhook's short calls fit either way.
+        let client = teloxide::net::default_reqwest_settings()
+            .timeout(HTTP_TIMEOUT)
+            .build()
+            .expect("the Bot API client builds with rustls");
+        let bot = Bot::with_client(&self.token, client);
         match &self.api_url {
             Some(url) => bot.set_api_url(url.clone()),
             None => bot,
         }
     }
 }
+
+/// Above the longest long poll (`getUpdates` with `timeout` 25 s) and any single send.
+pub const HTTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 #[cfg(test)]
 mod tests {

@@ -21,6 +21,17 @@ impl Texts {
             &format!("✅ Added “{}”. Loading its newest {kept} posts — they show up in answers as they arrive; up to {kept} new posts a day are kept.", escape(title)),
         )
     }
+    /// A new channel's history while it loads; `share` in percent.
+    pub fn history_progress(self, stored: u64, share: u64) -> String {
+        pick(self.0, &format!("⏳ Загружено постов: {stored} (≈{share}%)…"), &format!("⏳ Posts loaded: {stored} (≈{share}%)…"))
+    }
+    pub fn history_stored(self, stored: u64) -> String {
+        pick(
+            self.0,
+            &format!("📚 История загружена, постов: {stored}. Спрашивайте: <code>/ask что нового?</code>"),
+            &format!("📚 History loaded: {stored} posts. Ask away: <code>/ask what is new?</code>"),
+        )
+    }
     pub fn channel_not_found(self, username: &str) -> String {
         pick(self.0, &format!("🤷 Канал @{} не найден.", escape(username)), &format!("🤷 No channel @{} was found.", escape(username)))
     }

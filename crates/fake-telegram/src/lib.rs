@@ -30,6 +30,8 @@ pub const BOT_USERNAME: &str = "siftgram_test_bot";
 pub(crate) struct Shared {
     pub state: Arc<Mutex<State>>,
     pub new_update: Arc<Notify>,
+    /// Woken by every change of `State::version`.
+    pub changed: Arc<Notify>,
     pub token: Arc<str>,
 }
 
@@ -50,7 +52,7 @@ impl FakeTelegram {
     }
 
     pub async fn start_on(addr: SocketAddr, token: &str) -> std::io::Result<FakeTelegram> {
-        let shared = Shared { state: Arc::default(), new_update: Arc::default(), token: token.into() };
+        let shared = Shared { state: Arc::default(), new_update: Arc::default(), changed: Arc::default(), token: token.into() };
         let app = Router::new().route("/{bot_token}/{method}", post(methods::handle)).with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
@@ -114,6 +116,30 @@ impl FakeTelegram {
     pub fn push_update(&self, update: Value) {
         self.with(|s| s.pending.push(update));
         self.shared.new_update.notify_waiters();
+    }
+
+    /// A number that grows with every change a chat could show (see `changed_after`).
+    pub fn version(&self) -> u64 {
+        self.with(|s| s.version)
+    }
+
+    /// Waits until the version is above `seen`, at most `wait`; returns the version then.
+    pub async fn changed_after(&self, seen: u64, wait: std::time::Duration) -> u64 {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            // Registered before the check, so a change between the two is not missed.
+            let notified = self.shared.changed.notified();
+            let now = self.version();
+            if now > seen || tokio::time::Instant::now() >= deadline {
+                return now;
+            }
+            let _ = tokio::time::timeout_at(deadline, notified).await;
+        }
+    }
+
+    /// The bot said it is typing in `chat` within the last `within` and sent nothing since.
+    pub fn is_typing(&self, chat_id: i64, within: std::time::Duration) -> bool {
+        self.with(|s| s.typing.get(&chat_id).is_some_and(|at| at.elapsed() < within))
     }
 
     /// The webhook URL and secret set by `setWebhook`, if any.

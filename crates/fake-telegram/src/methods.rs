@@ -77,7 +77,13 @@ pub async fn handle(
             Failure::BadRequest(description) => (400, format!("Bad Request: {description}"), None),
         }));
     }
-    respond(call(&mut state, &method_lc, &params))
+    let reply = call(&mut state, &method_lc, &params);
+    if reply.is_ok() {
+        state.version += 1;
+        drop(state);
+        shared.changed.notify_waiters();
+    }
+    respond(reply)
 }
 
 fn call(state: &mut State, method: &str, p: &Value) -> Reply {
@@ -104,7 +110,13 @@ fn call(state: &mut State, method: &str, p: &Value) -> Reply {
             state.callback_answers.push(p.clone());
             Ok(json!(true))
         }
-        "sendchataction" => Ok(json!(true)),
+        "sendchataction" => {
+            let chat = chat_id(p)?;
+            if p["action"].as_str() == Some("typing") {
+                state.typing.insert(chat, Instant::now());
+            }
+            Ok(json!(true))
+        }
         "setwebhook" => set_webhook(state, p),
         "deletewebhook" => {
             state.webhook = None;
@@ -140,11 +152,12 @@ fn message_id(p: &Value) -> Result<i32, (u16, String, Option<Value>)> {
     p["message_id"].as_i64().map(|v| v as i32).ok_or_else(|| bad("Bad Request: message_id is empty"))
 }
 
-fn visible(p: &Value) -> Result<String, (u16, String, Option<Value>)> {
+/// The text as shown and, for HTML, as formatted.
+fn visible(p: &Value) -> Result<(String, Option<String>), (u16, String, Option<Value>)> {
     let text = p["text"].as_str().unwrap_or("");
-    let shown = match p["parse_mode"].as_str() {
-        Some("HTML") => html::visible_text(text).map_err(|e| bad(&e))?,
-        _ => text.to_owned(),
+    let (shown, formatted) = match p["parse_mode"].as_str() {
+        Some("HTML") => (html::visible_text(text).map_err(|e| bad(&e))?, Some(text.to_owned())),
+        _ => (text.to_owned(), None),
     };
     if shown.trim().is_empty() {
         return Err(bad("Bad Request: message text is empty"));
@@ -152,7 +165,7 @@ fn visible(p: &Value) -> Result<String, (u16, String, Option<Value>)> {
     if shown.encode_utf16().count() > MAX_TEXT_CHARS {
         return Err(bad("Bad Request: message is too long"));
     }
-    Ok(shown)
+    Ok((shown, formatted))
 }
 
 /// The reply markup as Telegram would accept it, or its refusal.
@@ -198,10 +211,12 @@ fn send_message(state: &mut State, p: &Value) -> Reply {
     if !state.chats.contains_key(&chat) {
         return Err(bad("Bad Request: chat not found"));
     }
-    let text = visible(p)?;
+    let (text, html) = visible(p)?;
     let message_id = state.take_message_id(chat);
     let markup = markup(p)?;
-    let m = SentMessage { message_id, from_bot: true, text, reply_markup: markup, edited: false };
+    // A message sent ends the "typing…" shown before it, as in Telegram's apps.
+    state.typing.remove(&chat);
+    let m = SentMessage { message_id, from_bot: true, text, reply_markup: markup, edited: false, html, date: now() };
     let out = message_json(chat, &m);
     state.chats.entry(chat).or_default().messages.insert(message_id, m);
     Ok(out)
@@ -219,13 +234,14 @@ fn bot_message_mut(state: &mut State, chat: i64, id: i32) -> Result<&mut SentMes
 
 fn edit_message_text(state: &mut State, p: &Value) -> Reply {
     let (chat, id) = (chat_id(p)?, message_id(p)?);
-    let text = visible(p)?;
+    let (text, html) = visible(p)?;
     let markup = markup(p)?;
     let m = bot_message_mut(state, chat, id)?;
     if m.text == text && m.reply_markup == markup {
         return Err(bad(NOT_MODIFIED));
     }
     m.text = text;
+    m.html = html;
     m.reply_markup = markup;
     m.edited = true;
     Ok(message_json(chat, m))

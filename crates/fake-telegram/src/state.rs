@@ -22,6 +22,11 @@ pub struct SentMessage {
     pub text: String,
     pub reply_markup: Option<Value>,
     pub edited: bool,
+    /// The text as sent with `parse_mode: HTML` (already checked to parse), for a page that
+    /// shows the formatting; None for plain text.
+    pub html: Option<String>,
+    /// When it was sent (unix seconds).
+    pub date: i64,
 }
 
 impl SentMessage {
@@ -67,6 +72,11 @@ pub struct State {
     pub webhook: Option<(String, Option<String>)>,
     pub commands: HashMap<String, Vec<(String, String)>>,
     pub callback_answers: Vec<Value>,
+    /// Bumped by every change a chat could show (a message sent, edited or deleted, a chat
+    /// action), so a page can wait for the next one.
+    pub version: u64,
+    /// The last "typing…" chat action per chat.
+    pub typing: HashMap<i64, Instant>,
 }
 
 impl State {

@@ -41,8 +41,9 @@ impl FakeUser {
         let mut state = self.shared.state.lock().expect("fake state lock");
         let message_id = state.take_message_id(self.id);
         let update_id = state.take_update_id();
-        let visible = SentMessage { message_id, from_bot: false, text: text.to_owned(), reply_markup: None, edited: false };
+        let visible = SentMessage { message_id, from_bot: false, text: text.to_owned(), reply_markup: None, edited: false, html: None, date: now() };
         state.chats.entry(self.id).or_default().messages.insert(message_id, visible);
+        state.version += 1;
         let mut message = json!({
             "message_id": message_id,
             "from": self.user_json(),
@@ -54,6 +55,8 @@ impl FakeUser {
             let len = text.split_whitespace().next().unwrap_or("").encode_utf16().count();
             message["entities"] = json!([{"offset": 0, "length": len, "type": "bot_command"}]);
         }
+        drop(state);
+        self.shared.changed.notify_waiters();
         json!({"update_id": update_id, "message": message})
     }
 

@@ -201,6 +201,13 @@ impl RecordedTelegram {
         self.world.lock().unwrap().accounts.get(&account).map_or(0, |a| a.history_calls)
     }
 
+    /// A message as the channel shows it now, with the channel's title.
+    pub fn message(&self, channel: ChannelId, id: i64) -> Option<(String, RemoteMessage)> {
+        let w = self.world.lock().unwrap();
+        let c = w.channels.get(&channel)?;
+        Some((c.title.clone(), c.messages.get(&id)?.clone()))
+    }
+
     pub fn message_ids(&self, channel: ChannelId) -> Vec<i64> {
         self.world.lock().unwrap().channels.get(&channel).map(|c| c.messages.keys().copied().collect()).unwrap_or_default()
     }

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
 
+#[derive(Clone)]
 pub struct SessionCommands {
     pub repo: Repository,
     pub login: Arc<LoginFlow>,
@@ -26,6 +27,8 @@ pub struct SessionCommands {
     pub events: Option<Arc<dyn Queue>>,
     /// How often a pending QR login is checked.
     pub login_poll: Duration,
+    /// How often a new channel's backfill progress is read for the user's message.
+    pub progress_poll: Duration,
 }
 
 fn retry(e: impl std::fmt::Display) -> HandleError {
@@ -145,7 +148,9 @@ impl SessionCommands {
                     Err(e) => return Err(retry(e)),
                 }
                 let kept = self.repo.channel_allowance(remote.id).await.map_err(retry)?;
-                self.say(reply, t.channel_added(&remote.title, kept)).await;
+                let added = t.channel_added(&remote.title, kept);
+                self.say(reply, added.clone()).await;
+                self.watch_backfill(remote.id, reply.clone(), added);
                 self.announce(Event::ChannelResolved { user, channel: remote.id }).await;
             }
             Err(TelegramError::ChannelNotFound | TelegramError::ChannelPrivate) => {
@@ -232,14 +237,7 @@ impl SessionCommands {
 
     /// Polls a QR login until it ends (or its 10 minutes are up) and tells the user.
     fn watch_login(&self, user: siftgram_core::model::UserId, reply: ReplyTo) {
-        let this = SessionCommands {
-            repo: self.repo.clone(),
-            login: self.login.clone(),
-            mailboxes: self.mailboxes.clone(),
-            out: self.out.clone(),
-            events: self.events.clone(),
-            login_poll: self.login_poll,
-        };
+        let this = self.clone();
         tokio::spawn(async move {
             let deadline = tokio::time::Instant::now() + Duration::from_secs(siftgram_core::repo::LOGIN_STATE_TTL_SECS as u64);
             while tokio::time::Instant::now() < deadline {
@@ -260,4 +258,62 @@ impl SessionCommands {
             this.login.abandon(user).await;
         });
     }
+
+    /// Edits the "channel added" message with the backfill's progress until the history is
+    /// stored (the posts are searchable from then on), so the user knows when to ask. Only a
+    /// message the bot showed is edited; a progress line that did not change is not resent.
+    fn watch_backfill(&self, channel: siftgram_core::model::ChannelId, reply: ReplyTo, added: String) {
+        let (Some(out), Some(message)) = (self.out.clone(), reply.message_id) else { return };
+        let (repo, every) = (self.repo.clone(), self.progress_poll);
+        tokio::spawn(async move {
+            let t = Texts(reply.language);
+            let mut shown: Option<String> = None;
+            let mut last = (u64::MAX, tokio::time::Instant::now());
+            let give_up = tokio::time::Instant::now() + BACKFILL_WATCH_LIMIT;
+            while tokio::time::Instant::now() < give_up {
+                tokio::time::sleep(every).await;
+                let read = async {
+                    let sync = repo.sync_state(channel).await?;
+                    let stored = repo.channel_stats(channel).await?.post_count;
+                    let latest = repo.get_channel(channel).await?.and_then(|c| c.last_message_id);
+                    Ok::<_, RepoError>((sync, stored, latest))
+                };
+                let (sync, stored, latest) = match read.await {
+                    Ok(read) => read,
+                    Err(e) => {
+                        tracing::debug!(channel = %channel, error = %e, "reading backfill progress failed");
+                        continue;
+                    }
+                };
+                if stored != last.0 {
+                    last = (stored, tokio::time::Instant::now());
+                }
+                let published_all = sync.backfill_done || sync.history_limit.is_some();
+                // Everything the backfill published is stored, or nothing more arrived for a
+                // while (a post the indexer skipped must not keep the message "loading").
+                let complete = published_all && (stored >= sync.backfilled || (stored > 0 && last.1.elapsed() >= BACKFILL_QUIET));
+                let line = if complete {
+                    t.history_stored(stored)
+                } else {
+                    let share = sync.history_loaded(stored, latest).unwrap_or_else(|| (stored * 100 / sync.backfilled.max(1)).min(99));
+                    t.history_progress(stored, share)
+                };
+                if shown.as_ref() != Some(&line) {
+                    if let Err(e) = out.edit(ChatId(reply.chat_id), MessageId(message), format!("{added}\n\n{line}"), None).await {
+                        tracing::debug!(channel = %channel, error = %e, "backfill progress not shown; no more updates");
+                        return;
+                    }
+                    shown = Some(line);
+                }
+                if complete {
+                    return;
+                }
+            }
+        });
+    }
 }
+
+/// How long a backfill's progress is shown at most (a longer one is still visible in /my_channels).
+const BACKFILL_WATCH_LIMIT: Duration = Duration::from_secs(2 * 3600);
+/// After the backfill published everything, this long without a new stored post ends the progress.
+const BACKFILL_QUIET: Duration = Duration::from_secs(60);

@@ -398,6 +398,7 @@ pub async fn a_followed_channel_is_checked_for_new_posts_on_request(sys: &mut Te
         out: Some(bot.service.services().out.clone()),
         events: None,
         login_poll: Duration::from_millis(20),
+        progress_poll: Duration::from_millis(50),
     };
     let lena_chat = bot.user(617);
     let asked = bot.says(&lena_chat, "/start").await;
@@ -435,6 +436,7 @@ pub async fn from_login_to_a_synced_channel_through_the_bot(sys: &mut TestSystem
         out: Some(bot.service.services().out.clone()),
         events: Some(s.events.clone()),
         login_poll: Duration::from_millis(20),
+        progress_poll: Duration::from_millis(50),
     };
     let run_commands = || async { process_batch(&*bot.commands, &commands, 10, Duration::ZERO).await.unwrap() };
 
@@ -472,8 +474,19 @@ pub async fn from_login_to_a_synced_channel_through_the_bot(sys: &mut TestSystem
     let trial = sys.repo.catalog().limits(siftgram_core::model::Tier::Trial).posts_per_day;
     assert!(added.text.contains(&format!("последние {trial} постов")) && added.text.contains(&format!("до {trial} в день")), "told what is kept: {}", added.text);
     wait_for("the backfill", Duration::from_secs(20), || async { backfill_done(sys, channel).await }).await;
+    // Published but not stored yet: the message says how far the history is.
+    wait_for("the progress", Duration::from_secs(30), || async {
+        bot.telegram.chat(620).iter().any(|m| m.message_id == adding.message_id && m.text.contains("Загружено постов: 0 (≈0%)"))
+    })
+    .await;
     s.index_all().await;
     assert_eq!(s.stored_ids(sys, channel).await.len(), 120);
+    wait_for("the history loaded", Duration::from_secs(30), || async {
+        bot.telegram.chat(620).iter().any(|m| m.message_id == adding.message_id && m.text.contains("История загружена, постов: 120"))
+    })
+    .await;
+    let added = bot.telegram.chat(620).into_iter().find(|m| m.message_id == adding.message_id).unwrap();
+    assert!(added.text.starts_with("✅ Канал") && added.html.as_deref().is_some_and(|h| h.contains("<code>/ask")), "the same message, edited: {added:?}");
     let unknown = bot.says(&ivan, "/add_channel @no_such_channel").await;
     wait_for("the refusal", Duration::from_secs(10), || async {
         run_commands().await;

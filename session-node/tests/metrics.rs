@@ -40,7 +40,11 @@ async fn the_counters_move_by_exactly_what_a_story_did() {
         ("SIFTGRAM_ADMIN_IDS", "802".into()),
         ("SIFTGRAM_OPS_TOKEN", "metrics-test-ops-token".into()),
     ]);
-    let app = App::start(Config::from_lookup(|k| vars.get(k).cloned()).expect("valid config")).await.unwrap();
+    let mut config = Config::from_lookup(|k| vars.get(k).cloned()).expect("valid config");
+    let world = siftgram_recorded_telegram::RecordedTelegram::new();
+    world.add_account(803, None);
+    config.telegram = Some(siftgram_session_node::config::TelegramSource::Recorded(world.clone()));
+    let app = App::start(config).await.unwrap();
     let repo = app.backend.repo.clone();
     let http = reqwest::Client::new();
     let scrape = || async {
@@ -82,6 +86,9 @@ async fn the_counters_move_by_exactly_what_a_story_did() {
     assert_eq!(value(&text, "siftgram_questions_total", &[("kind", "extractive"), ("cached", "no")]), 1.0);
     assert_eq!(value(&text, "siftgram_questions_total", &[]), 1.0);
     assert!(value(&text, "siftgram_embeddings_total", &[("source", "computed")]) >= 2.0, "the post and the question");
+    assert_eq!(value(&text, "siftgram_search_duration_seconds_count", &[]), 1.0, "one retrieval, for the question");
+    assert_eq!(value(&text, "siftgram_embed_duration_seconds_count", &[("kind", "query")]), 1.0, "the question embedded once");
+    assert!(value(&text, "siftgram_embed_duration_seconds_count", &[("kind", "passage")]) >= 1.0, "the post's chunks");
     assert_eq!(value(&text, "siftgram_queue_dead_letters", &[("queue", "jobs")]), 0.0);
     assert!(text.contains("siftgram_queue_messages{queue=\"commands\"}"), "every queue's depth is reported");
     // Only what this story exercised has series yet (no chat model, webhooks or sessions here);
@@ -89,5 +96,40 @@ async fn the_counters_move_by_exactly_what_a_story_did() {
     for name in siftgram_core::telemetry::ALL {
         assert!(text.contains(&format!("# HELP {name} ")) || !text.contains(name), "{name} is described");
     }
+
+    // A reader signs in (a session driver starts), then ends the session from another device.
+    let reader = telegram.user(803, "en");
+    let code = siftgram_core::model::InviteCode::parse("METRICS00001").unwrap();
+    let invite = siftgram_core::model::Invite::new(code, UserId::new(802).unwrap(), repo.clock().now(), siftgram_core::model::Tier::Trial, None, 1, None).unwrap();
+    repo.create_invite(&invite).await.unwrap();
+    telegram.push_update(reader.says("/start"));
+    telegram.push_update(reader.says("/login METRICS00001"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let url = loop {
+        if let Some(siftgram_core::repo::LoginState::Waiting { url, .. }) = repo.login_state(UserId::new(803).unwrap()).await.unwrap() {
+            break url;
+        }
+        assert!(Instant::now() < deadline, "no QR login");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    world.scan(&url, 803);
+    let drivers = |text: &str, state: &str| value(text, "siftgram_session_drivers", &[("state", state)]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while drivers(&scrape().await, "running") != 1.0 {
+        assert!(Instant::now() < deadline, "no session driver running");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    world.revoke(803);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let text = loop {
+        let text = scrape().await;
+        if value(&text, "siftgram_sessions_signed_out_total", &[]) >= 1.0 && drivers(&text, "running") == 0.0 {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "the revoked session was not noticed: {text}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(value(&text, "siftgram_sessions_signed_out_total", &[]), 1.0);
+    assert_eq!(drivers(&text, "flood_waiting"), 0.0);
     app.shutdown(Duration::from_secs(10)).await;
 }

@@ -21,3 +21,63 @@ pub async fn sqs_records(sdk: &aws_config::SdkConfig, prefix: &str, queue: &str,
     }
     out
 }
+
+/// The bot function as API Gateway invokes it, deployed on LocalStack.
+pub mod bot {
+    use crate::TestSystem;
+    use crate::bot::WEBHOOK_SECRET;
+    use serde_json::{Value, json};
+    use siftgram_core::schema::queue_spec;
+    use siftgram_fake_telegram::FakeTelegram;
+    use std::collections::HashMap;
+
+    pub struct Lambda {
+        pub sys: TestSystem,
+        pub telegram: FakeTelegram,
+        pub service: siftgram_bot::BotService,
+    }
+
+    pub async fn deploy() -> Lambda {
+        let sys = TestSystem::localstack().await;
+        let telegram = FakeTelegram::start().await.unwrap();
+        sys.queue(queue_spec("jobs").unwrap()).await;
+        sys.queue(queue_spec("commands").unwrap()).await;
+        let (sdk, table, prefix) = sys.aws_parts().expect("LocalStack");
+        let env: HashMap<&str, String> = HashMap::from([
+            ("TELEGRAM_BOT_TOKEN", FakeTelegram::TOKEN.to_owned()),
+            ("TELEGRAM_API_URL", telegram.api_url()),
+            ("SIFTGRAM_WEBHOOK_SECRET", WEBHOOK_SECRET.to_owned()),
+            ("SIFTGRAM_TABLE", table.to_owned()),
+            ("SIFTGRAM_RESOURCE_PREFIX", prefix.to_owned()),
+        ]);
+        let config = siftgram_fn_bot::Config::from_lookup(|k| env.get(k).cloned()).expect("config");
+        let service = siftgram_fn_bot::build(&config, sdk).await.expect("the function builds");
+        Lambda { sys, telegram, service }
+    }
+
+    pub fn rest_event(secret: Option<&str>, body: &str) -> String {
+        let mut headers = json!({"Content-Type": "application/json", "Host": "abc.execute-api.us-east-1.amazonaws.com"});
+        if let Some(s) = secret {
+            headers["X-Telegram-Bot-Api-Secret-Token"] = json!(s);
+        }
+        let multi: Value = headers.as_object().unwrap().iter().map(|(k, v)| (k.clone(), json!([v]))).collect::<serde_json::Map<_, _>>().into();
+        json!({
+            "resource": "/telegram", "path": "/telegram", "httpMethod": "POST",
+            "headers": headers, "multiValueHeaders": multi,
+            "queryStringParameters": null, "multiValueQueryStringParameters": null, "pathParameters": null, "stageVariables": null,
+            "requestContext": {
+                "accountId": "000000000000", "resourceId": "r1", "stage": "prod", "requestId": "req-1",
+                "identity": {"sourceIp": "149.154.167.220"}, "resourcePath": "/telegram", "httpMethod": "POST", "apiId": "abc",
+                "path": "/prod/telegram", "protocol": "HTTP/1.1", "requestTimeEpoch": 1795251900000i64
+            },
+            "body": body, "isBase64Encoded": false
+        })
+        .to_string()
+    }
+
+    pub async fn invoke(lambda: &Lambda, event: &str) -> u16 {
+        let request = lambda_http::request::from_str(event).expect("API Gateway event parses");
+        let response = siftgram_fn_bot::handle(&lambda.service, request).await.expect("handler returns a response");
+        response.status().as_u16()
+    }
+}

@@ -71,7 +71,9 @@ impl Embedder for CachedEmbedder {
         crate::telemetry::embeddings(missing.len(), texts.len() - missing.len());
         if !missing.is_empty() {
             let wanted: Vec<String> = missing.iter().map(|i| texts[*i].clone()).collect();
+            let started = std::time::Instant::now();
             let fresh = self.inner.embed(&wanted, kind).await?;
+            crate::telemetry::embedded(if kind == EmbedKind::Query { "query" } else { "passage" }, started.elapsed());
             for (i, v) in missing.into_iter().zip(fresh) {
                 if let Err(e) = self.repo.cache_embedding(&model, kind_name, &texts[i], &v).await {
                     tracing::warn!(error = %e, "embedding cache write failed");

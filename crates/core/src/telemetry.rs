@@ -31,6 +31,16 @@ pub const SYNC_PUBLISHED: &str = "siftgram_sync_published_total";
 pub const QUEUE_MESSAGES: &str = "siftgram_queue_messages";
 /// Messages in a queue's dead-letter queue, by queue.
 pub const QUEUE_DEAD_LETTERS: &str = "siftgram_queue_dead_letters";
+/// Histogram, by `kind` (`query`, `passage`): one call of the embedding model.
+pub const EMBED_SECONDS: &str = "siftgram_embed_duration_seconds";
+/// Histogram: one retrieval (query embedding, hybrid search, fusion).
+pub const SEARCH_SECONDS: &str = "siftgram_search_duration_seconds";
+/// Gauge, by `state` (`running`, `flood_waiting`): the users' session drivers on this node.
+pub const SESSION_DRIVERS: &str = "siftgram_session_drivers";
+/// Counter: sessions Telegram ended (revoked elsewhere), whose users were signed out.
+pub const SIGNED_OUT: &str = "siftgram_sessions_signed_out_total";
+/// Counter: channel histories loaded to their beginning.
+pub const BACKFILLS_COMPLETED: &str = "siftgram_backfills_completed_total";
 
 /// Every metric name above (for exporters' descriptions and the dashboard checks).
 pub const ALL: &[&str] = &[
@@ -46,6 +56,11 @@ pub const ALL: &[&str] = &[
     SYNC_PUBLISHED,
     QUEUE_MESSAGES,
     QUEUE_DEAD_LETTERS,
+    EMBED_SECONDS,
+    SEARCH_SECONDS,
+    SESSION_DRIVERS,
+    SIGNED_OUT,
+    BACKFILLS_COMPLETED,
 ];
 
 /// Registers the descriptions (exporters show them as HELP lines).
@@ -62,6 +77,11 @@ pub fn describe() {
     metrics::describe_counter!(SYNC_PUBLISHED, "Channel messages published for indexing, by kind");
     metrics::describe_gauge!(QUEUE_MESSAGES, "Messages waiting or in flight, by queue");
     metrics::describe_gauge!(QUEUE_DEAD_LETTERS, "Messages in the dead-letter queue, by queue");
+    metrics::describe_histogram!(EMBED_SECONDS, metrics::Unit::Seconds, "Embedding model calls, by kind (query, passage)");
+    metrics::describe_histogram!(SEARCH_SECONDS, metrics::Unit::Seconds, "Retrievals: query embedding, hybrid search and fusion");
+    metrics::describe_gauge!(SESSION_DRIVERS, "Users' session drivers on this node, by state (running, flood_waiting)");
+    metrics::describe_counter!(SIGNED_OUT, "Sessions Telegram ended; their users were signed out");
+    metrics::describe_counter!(BACKFILLS_COMPLETED, "Channel histories loaded to their beginning");
 }
 
 pub fn update_handled(command: &'static str, outcome: &'static str, elapsed: Duration) {
@@ -109,5 +129,38 @@ pub fn sync_published(posts: usize, deletes: usize) {
     }
     if deletes > 0 {
         metrics::counter!(SYNC_PUBLISHED, "kind" => "delete").increment(deletes as u64);
+    }
+}
+
+pub fn embedded(kind: &'static str, elapsed: Duration) {
+    metrics::histogram!(EMBED_SECONDS, "kind" => kind).record(elapsed.as_secs_f64());
+}
+
+pub fn searched(elapsed: Duration) {
+    metrics::histogram!(SEARCH_SECONDS).record(elapsed.as_secs_f64());
+}
+
+pub fn signed_out() {
+    metrics::counter!(SIGNED_OUT).increment(1);
+}
+
+pub fn backfill_completed() {
+    metrics::counter!(BACKFILLS_COMPLETED).increment(1);
+}
+
+/// Counts one session driver in `state` for as long as it is held.
+#[must_use = "the driver counts only while this is held"]
+pub struct DriverState(&'static str);
+
+impl DriverState {
+    pub fn enter(state: &'static str) -> DriverState {
+        metrics::gauge!(SESSION_DRIVERS, "state" => state).increment(1.0);
+        DriverState(state)
+    }
+}
+
+impl Drop for DriverState {
+    fn drop(&mut self) {
+        metrics::gauge!(SESSION_DRIVERS, "state" => self.0).decrement(1.0);
     }
 }

@@ -1,6 +1,10 @@
 //! The process's metrics recorder: every `siftgram_core::telemetry` metric, rendered as
-//! Prometheus text for the node's `/metrics`. Installed once per process (the first call wins;
-//! later calls get the same handle).
+//! Prometheus text for the node's `/metrics` (`install`), or written as CloudWatch EMF lines by
+//! the Lambdas (`install_emf`). Installed once per process (the first call wins; later calls get
+//! the same handle).
+
+mod emf;
+pub use emf::{Emf, NAMESPACE, install_emf};
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 

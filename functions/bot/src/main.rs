@@ -6,5 +6,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     let config = siftgram_fn_bot::Config::from_lookup(|k| std::env::var(k).ok())?;
     let sdk = siftgram_aws::sdk_config(config.aws_endpoint.as_deref()).await;
     let service = siftgram_fn_bot::build(&config, &sdk).await?;
-    run(service_fn(|request| siftgram_fn_bot::handle(&service, request))).await
+    let metrics = siftgram_metrics::install_emf("bot")?;
+    run(service_fn(|request| metrics.around(siftgram_fn_bot::handle(&service, request)))).await
 }

@@ -6,5 +6,6 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = siftgram_fn_worker::Config::from_lookup(|k| std::env::var(k).ok())?;
     let sdk = siftgram_aws::sdk_config(std::env::var("AWS_ENDPOINT_URL").ok().as_deref()).await;
     let services = siftgram_fn_worker::build(config, &sdk, |k| std::env::var(k).ok()).await?;
-    run(service_fn(|event: LambdaEvent<_>| async { Ok::<_, lambda_runtime::Error>(siftgram_fn_worker::handle(&services, event.payload).await) })).await
+    let metrics = siftgram_metrics::install_emf("worker")?;
+    run(service_fn(|event: LambdaEvent<_>| async { Ok::<_, lambda_runtime::Error>(metrics.around(siftgram_fn_worker::handle(&services, event.payload)).await) })).await
 }

@@ -144,6 +144,7 @@ impl SessionDriver {
             tracing::error!(user = %user, account, "the stored session is another account's; not used");
             return Err(DriveError::Telegram(TelegramError::Other(format!("the stored session is account {account}'s, not user {user}'s"))));
         }
+        let _running = siftgram_core::telemetry::DriverState::enter("running");
         let mut channels: HashMap<ChannelId, RemoteChannel> = HashMap::new();
         let mut done: HashSet<ChannelId> = HashSet::new();
         // The channels this driver syncs (followed, and their sync lease held): changes only when
@@ -215,6 +216,7 @@ impl SessionDriver {
                 }
                 Err(SyncError::Telegram(TelegramError::FloodWait(wait))) => {
                     tracing::info!(user = %user, wait_secs = wait.as_secs(), "FLOOD_WAIT: this client pauses");
+                    let _waiting = siftgram_core::telemetry::DriverState::enter("flood_waiting");
                     self.pause(wait, stop, mailbox, &mut deferred).await;
                 }
                 Err(SyncError::Telegram(TelegramError::Unauthorized)) => return self.signed_out(user).await,
@@ -331,6 +333,7 @@ impl SessionDriver {
 
     async fn signed_out(&self, user: UserId) -> Result<DriveEnd, DriveError> {
         tracing::warn!(user = %user, "Telegram revoked the session; signing the user out");
+        siftgram_core::telemetry::signed_out();
         self.repo.delete_session(user).await?;
         if let Some(out) = &self.out {
             let language = self.repo.get_user(user).await?.map(|u| u.language).unwrap_or_default();

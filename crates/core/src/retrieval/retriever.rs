@@ -59,6 +59,15 @@ const SNIPPET_CHARS: usize = 280;
 
 impl Retriever {
     pub async fn retrieve(&self, request: &RetrievalRequest) -> Result<Retrieval, RetrievalError> {
+        let started = std::time::Instant::now();
+        let retrieved = self.search(request).await;
+        if retrieved.is_ok() {
+            crate::telemetry::searched(started.elapsed());
+        }
+        retrieved
+    }
+
+    async fn search(&self, request: &RetrievalRequest) -> Result<Retrieval, RetrievalError> {
         let scoped = parse_time_window(&request.question, request.now);
         let channels: Vec<ChannelId> = self.repo.subscriptions_of(request.user).await?.into_iter().map(|s| s.channel).collect();
         if channels.is_empty() || request.limit == 0 {

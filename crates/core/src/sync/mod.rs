@@ -106,6 +106,9 @@ impl ChannelSync {
     }
 
     async fn announce(&self, event: Event) -> Result<(), QueueError> {
+        if matches!(event, Event::SyncFinished { .. }) {
+            crate::telemetry::backfill_completed();
+        }
         match &self.events {
             Some(events) => events.send(crate::ports::OutgoingMessage::new(serde_json::to_string(&event).expect("events serialize"))).await,
             None => Ok(()),

@@ -47,7 +47,8 @@ where
         let step = step.clone();
         async move {
             loop {
-                step().await?;
+                // A tick's work (e.g. the digests it enqueues) is one trace.
+                siftgram_core::trace::traced(Some(siftgram_core::trace::TraceId::fresh("tick")), step()).await?;
                 tokio::select! {
                     _ = tokio::time::sleep(period) => {}
                     _ = stop.wait_for(|s| *s) => return Ok::<(), E>(()),
@@ -113,7 +114,7 @@ pub async fn process_batch_by_group(
         tasks.spawn(async move {
             let (mut acked, mut failed) = (0, 0);
             for message in &list {
-                let handled = handler.handle(message).await;
+                let handled = siftgram_core::trace::traced(message.trace.clone(), handler.handle(message)).await;
                 match siftgram_core::consume::settle(&*queue, message, handled).await? {
                     true => acked += 1,
                     false => failed += 1,

@@ -151,6 +151,8 @@ async fn the_node_serves_the_mini_apps_and_the_api_its_buttons_point_at() {
     let init_data = siftgram_api::auth::sign_init_data(r#"{"id":702,"first_name":"Boris","language_code":"en"}"#, siftgram_core::Clock::now(&siftgram_core::SystemClock).0, FakeTelegram::TOKEN);
     let me = http.get(app.url("/api/me")).header("Authorization", format!("tma {init_data}")).send().await.unwrap();
     assert_eq!(me.status(), 200);
+    let trace = me.headers()["x-trace-id"].to_str().unwrap().to_owned();
+    assert!(trace.starts_with("api-") && siftgram_core::trace::TraceId::parse(&trace).is_some(), "each request is a trace: {trace}");
     let me: serde_json::Value = me.json().await.unwrap();
     assert_eq!((me["id"].as_i64(), me["language"].as_str(), me["signed_in"].as_bool()), (Some(702), Some("en"), Some(false)));
     assert_eq!(http.get(app.url("/api/me")).send().await.unwrap().status(), 401);

@@ -59,6 +59,13 @@ mod localstack {
         let response = siftgram_fn_worker::handle(&services, event.clone()).await;
         assert!(response.batch_item_failures.is_empty(), "a malformed job is dropped, not retried: {:?}", response.batch_item_failures);
 
+        // The job came from an update, under its trace id (an SQS message attribute, which the
+        // function hands its handler as the message's trace).
+        let trace_of = |record: &serde_json::Value| record["messageAttributes"]["trace_id"]["stringValue"].as_str().map(str::to_owned);
+        let job_trace = all.iter().filter(|r| r["body"].as_str().unwrap_or("").contains("когда запуск")).find_map(trace_of).expect("the job carries its update's trace");
+        assert!(job_trace.starts_with("tg"), "{job_trace}");
+        assert_eq!(all.iter().filter(|r| r["body"].as_str().unwrap_or("").contains("not")).find_map(trace_of), None, "a message sent outside any trace has none");
+
         let answered = bot.telegram.chat(anna.id).into_iter().find(|m| m.message_id == waiting.message_id).unwrap();
         assert!(answered.edited && answered.text.contains("Запуск перенесли на пятницу [1]."), "{}", answered.text);
         let names: Vec<String> = receiver.deliveries().iter().map(|d| d.json()["event"].as_str().unwrap().to_owned()).collect();

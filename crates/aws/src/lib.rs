@@ -9,7 +9,7 @@ mod sqs;
 
 pub use dynamo::{DynamoTableStore, ensure_table};
 pub use s3::{SiteFile, ensure_bucket, publish_site, s3_client};
-pub use sqs::SqsQueue;
+pub use sqs::{SqsQueue, TRACE_ATTRIBUTE};
 
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 

@@ -4,7 +4,8 @@
 use crate::describe;
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry};
+use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry};
+use siftgram_core::trace::TraceId;
 use siftgram_core::ports::queue::{MAX_BATCH_MESSAGES, MAX_MESSAGE_BYTES};
 use siftgram_core::ports::{OutgoingMessage, Queue, QueueError, QueueSpec, Receipt, ReceivedMessage};
 use std::collections::HashMap;
@@ -100,12 +101,21 @@ async fn create_or_update(client: &Client, name: &str, attributes: HashMap<Queue
     }
 }
 
+/// The message attribute carrying the sender's trace id (`siftgram_core::trace`).
+pub const TRACE_ATTRIBUTE: &str = "trace_id";
+
+fn trace_attribute(trace: &TraceId) -> Result<HashMap<String, MessageAttributeValue>, QueueError> {
+    let value = MessageAttributeValue::builder().data_type("String").string_value(trace.as_str()).build().map_err(backend)?;
+    Ok(HashMap::from([(TRACE_ATTRIBUTE.to_owned(), value)]))
+}
+
 /// Splits messages into SQS batches: at most ten and at most 256 KiB each.
 fn batches(messages: Vec<OutgoingMessage>) -> Vec<Vec<OutgoingMessage>> {
     let mut out: Vec<Vec<OutgoingMessage>> = Vec::new();
     let mut size = 0;
     for message in messages {
-        let len = message.body.len();
+        // Attributes count toward SQS's size limit too.
+        let len = message.body.len() + message.trace.as_ref().map_or(0, |t| TRACE_ATTRIBUTE.len() + "String".len() + t.as_str().len());
         match out.last_mut() {
             Some(batch) if batch.len() < MAX_BATCH_MESSAGES && size + len <= MAX_MESSAGE_BYTES => {
                 size += len;
@@ -141,6 +151,7 @@ impl Queue for SqsQueue {
                             .message_body(&m.body)
                             .set_message_group_id(m.group.clone().filter(|_| self.spec.fifo))
                             .set_message_deduplication_id(m.dedup_id.clone().filter(|_| self.spec.fifo))
+                            .set_message_attributes(m.trace.as_ref().map(trace_attribute).transpose()?)
                             .build()
                             .map_err(backend)
                     })
@@ -173,6 +184,7 @@ impl Queue for SqsQueue {
             .wait_time_seconds(wait.as_secs().min(20) as i32)
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
             .message_system_attribute_names(MessageSystemAttributeName::MessageGroupId)
+            .message_attribute_names(TRACE_ATTRIBUTE)
             .send()
             .await
             .map_err(backend)?;
@@ -187,6 +199,7 @@ impl Queue for SqsQueue {
                     receipt: Receipt(m.receipt_handle().unwrap_or_default().to_owned()),
                     receive_count: attr(MessageSystemAttributeName::ApproximateReceiveCount).and_then(|c| c.parse().ok()).unwrap_or(1),
                     group: attr(MessageSystemAttributeName::MessageGroupId),
+                    trace: m.message_attributes().and_then(|a| a.get(TRACE_ATTRIBUTE)).and_then(|v| v.string_value()).and_then(TraceId::parse),
                 }
             })
             .collect())

@@ -148,13 +148,21 @@ impl BotService {
         }
     }
 
-    /// One update from either the webhook or long polling.
+    /// One update from either the webhook or long polling. Everything it sends on (jobs,
+    /// session commands) and every line it logs carries its trace id.
     pub async fn handle_update(&self, update: Update) -> Result<Outcome, BotError> {
+        let trace = siftgram_core::trace::TraceId::for_update(update.id.0);
+        siftgram_core::trace::traced(Some(trace), self.handle_traced(update)).await
+    }
+
+    async fn handle_traced(&self, update: Update) -> Result<Outcome, BotError> {
         let span = tracing::info_span!("update", update_id = update.id.0, user_id = tracing::field::Empty);
         let command = command_label(&update);
         let started = std::time::Instant::now();
         let outcome = self.take_in(update, span.clone()).instrument(span).await;
-        siftgram_core::telemetry::update_handled(command, outcome.as_ref().map_or("failed", Outcome::label), started.elapsed());
+        let label = outcome.as_ref().map_or("failed", Outcome::label);
+        siftgram_core::telemetry::update_handled(command, label, started.elapsed());
+        tracing::debug!(command, outcome = label, elapsed_ms = started.elapsed().as_millis() as u64, "update taken in");
         outcome
     }
 

@@ -47,7 +47,8 @@ pub async fn process_batch(
     let messages = queue.receive(max, wait).await?;
     let mut report = BatchReport { received: messages.len(), ..Default::default() };
     for message in &messages {
-        if settle(queue, message, handler.handle(message).await).await? {
+        let handled = crate::trace::traced(message.trace.clone(), handler.handle(message)).await;
+        if settle(queue, message, handled).await? {
             report.acked += 1;
         } else {
             report.failed += 1;

@@ -22,5 +22,6 @@ pub mod rules;
 pub mod schema;
 pub mod sync;
 pub mod telemetry;
+pub mod trace;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};

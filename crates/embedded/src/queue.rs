@@ -40,6 +40,9 @@ struct StoredMessage {
     visible_at: u64,
     /// Changes on every delivery; only the newest receipt acknowledges.
     delivery: u64,
+    /// The sender's trace id (absent in messages stored before traces).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    trace: Option<String>,
 }
 
 #[derive(Clone)]
@@ -155,6 +158,7 @@ fn take_visible(db: &redb::Database, spec: &QueueSpec, now: u64, max: usize) -> 
                 receipt: Receipt(format!("{seq}:{}", message.delivery)),
                 receive_count: message.receive_count,
                 group: message.group.clone(),
+                trace: message.trace.as_deref().and_then(siftgram_core::trace::TraceId::parse),
             });
         }
         for (seq, _) in &dead {
@@ -224,7 +228,8 @@ impl Queue for EmbeddedQueue {
                     }
                     dedup.insert(key.as_slice(), now + DEDUP_WINDOW_MS).map_err(be)?;
                 }
-                let stored = StoredMessage { body: message.body, group: message.group, receive_count: 0, visible_at: 0, delivery: 0 };
+                let trace = message.trace.map(|t| t.as_str().to_owned());
+                let stored = StoredMessage { body: message.body, group: message.group, receive_count: 0, visible_at: 0, delivery: 0, trace };
                 append(&txn, &spec.name, &stored)?;
             }
             txn.commit().map_err(be)

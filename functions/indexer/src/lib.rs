@@ -2,6 +2,7 @@
 //! messages are reported by id (partial batch failure) so only they are retried and, after the
 //! queue's receive limit, dead-lettered. `build` runs once per cold start; `handle` per batch.
 
+use siftgram_core::trace::{TraceId, traced};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use siftgram_aws::{DynamoTableStore, SqsQueue};
 use siftgram_core::indexing::{CachedEmbedder, Indexer};
@@ -66,15 +67,19 @@ pub async fn build(config: &Config, sdk: &aws_config::SdkConfig, lookup: impl Fn
     build_with(config, sdk, Arc::new(index)).await
 }
 
-/// One SQS batch. Every message is tried; the ones that failed are returned for retry.
+/// One SQS batch, each message under its sender's trace. Every message is tried; the ones that failed are returned for retry.
 pub async fn handle(indexer: &Indexer, event: SqsEvent) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     for record in event.records {
         let id = record.message_id.clone().unwrap_or_default();
-        let outcome = match serde_json::from_str::<PostMessage>(record.body.as_deref().unwrap_or("")) {
-            Ok(message) => indexer.apply(message).await.map(|_| ()).map_err(|e| e.to_string()),
-            Err(e) => Err(format!("malformed posts-queue message: {e}")),
-        };
+        let trace = record.message_attributes.get(siftgram_aws::TRACE_ATTRIBUTE).and_then(|a| a.string_value.as_deref()).and_then(TraceId::parse);
+        let outcome = traced(trace, async {
+            match serde_json::from_str::<PostMessage>(record.body.as_deref().unwrap_or("")) {
+                Ok(message) => indexer.apply(message).await.map(|_| ()).map_err(|e| e.to_string()),
+                Err(e) => Err(format!("malformed posts-queue message: {e}")),
+            }
+        })
+        .await;
         if let Err(error) = outcome {
             tracing::error!(message_id = %id, %error, "post not indexed; it will be retried");
             let mut failure = BatchItemFailure::default();

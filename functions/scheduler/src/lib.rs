@@ -50,6 +50,11 @@ pub async fn build(sdk: &aws_config::SdkConfig, lookup: impl Fn(&str) -> Option<
 /// One scheduled event. Retention runs on the first tick of each UTC day (the rule fires every
 /// few minutes; a retention pass that finds nothing is cheap, and running twice is harmless).
 pub async fn handle(scheduler: &Scheduler, event: serde_json::Value) -> Result<serde_json::Value, SchedulerError> {
+    // The tick's digest jobs carry its trace id.
+    siftgram_core::trace::traced(Some(siftgram_core::trace::TraceId::fresh("tick")), tick(scheduler, event)).await
+}
+
+async fn tick(scheduler: &Scheduler, event: serde_json::Value) -> Result<serde_json::Value, SchedulerError> {
     let now = scheduler.repo.clock().now();
     let forced = event["detail"]["task"].as_str() == Some("retention");
     let first_tick_of_day = now.0.rem_euclid(86_400) < 600;

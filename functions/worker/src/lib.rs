@@ -3,6 +3,7 @@
 //! of the queue it came from; failures are reported by message id (partial batch failure), so
 //! only they are retried and, past the receive limit, dead-lettered.
 
+use siftgram_core::trace::{TraceId, traced};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use siftgram_aws::{DynamoTableStore, SqsQueue};
 use siftgram_bot::BotConfig;
@@ -87,21 +88,22 @@ pub async fn build(config: Config, sdk: &aws_config::SdkConfig, lookup: impl Fn(
     build_with(config, sdk, Arc::new(index)).await
 }
 
-/// One SQS batch from either queue. Every record is tried; failed ones are returned for retry.
+/// One SQS batch from either queue, each message under its sender's trace. Every record is tried; failed ones are returned for retry.
 pub async fn handle(services: &Services, event: SqsEvent) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     for record in event.records {
         let id = record.message_id.clone().unwrap_or_default();
         let from_events = record.event_source_arn.as_deref().is_some_and(|arn| arn.rsplit(':').next() == Some(services.events_queue.as_str()));
         let receive_count = record.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
-        let message = ReceivedMessage { id: id.clone(), body: record.body.unwrap_or_default(), receipt: Receipt(String::new()), receive_count, group: None };
+        let trace = record.message_attributes.get(siftgram_aws::TRACE_ATTRIBUTE).and_then(|a| a.string_value.as_deref()).and_then(TraceId::parse);
+        let message = ReceivedMessage { id: id.clone(), body: record.body.unwrap_or_default(), receipt: Receipt(String::new()), receive_count, group: None, trace };
         let handler: &dyn MessageHandler = match (from_events, &services.webhooks) {
             (false, _) => &services.worker,
             (true, Some(webhooks)) => webhooks,
             // No webhook targets configured: events are acknowledged and dropped.
             (true, None) => continue,
         };
-        if let Err(error) = handler.handle(&message).await {
+        if let Err(error) = traced(message.trace.clone(), handler.handle(&message)).await {
             tracing::error!(message_id = %id, %error, "message failed; it will be retried");
             let mut failure = BatchItemFailure::default();
             failure.item_identifier = id;

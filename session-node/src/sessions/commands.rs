@@ -179,6 +179,7 @@ impl MessageHandler for SessionCommands {
         if self.repo.is_done("cmd", command.id(), "").await.map_err(retry)? {
             return Ok(());
         }
+        tracing::debug!(command = command.id(), attempt = message.receive_count, "session command");
         match command.clone() {
             SessionCommand::StartQrLogin { user, invite, reply, .. } => {
                 let state = self.login.start(user, invite).await.map_err(to_owner)?;

@@ -214,6 +214,50 @@ pub async fn a_consumer_killed_mid_batch_loses_nothing_and_doubles_nothing(sys: 
     assert!(sys.dead_letters(&spec).await.receive(10, Duration::ZERO).await.unwrap().is_empty());
 }
 
+/// What a handler saw: each body with the trace current while it ran.
+#[derive(Default)]
+struct TraceRecorder(std::sync::Mutex<Vec<(String, Option<String>)>>);
+
+#[async_trait::async_trait]
+impl MessageHandler for TraceRecorder {
+    async fn handle(&self, message: &ReceivedMessage) -> Result<(), HandleError> {
+        let current = siftgram_core::trace::current().map(|t| t.to_string());
+        self.0.lock().unwrap().push((message.body.clone(), current));
+        Ok(())
+    }
+}
+
+pub async fn a_message_carries_its_senders_trace_to_its_handler_and_to_the_dead_letters(sys: &mut TestSystem) {
+    use siftgram_core::trace::{TraceId, traced};
+    let spec = QueueSpec::standard("jobs").visibility(Duration::from_secs(30)).max_receives(1);
+    let queue = sys.queue(spec.clone()).await;
+    let dead = sys.dead_letters(&spec).await;
+    traced(Some(TraceId::for_update(700_001)), async { queue.send(OutgoingMessage::new("under a trace")).await }).await.unwrap();
+    queue.send(OutgoingMessage::new("without one")).await.unwrap();
+    let recorder = TraceRecorder::default();
+    let mut handled = 0;
+    for _ in 0..5 {
+        handled += process_batch(queue.as_ref(), &recorder, 10, WAIT).await.unwrap().acked;
+        if handled == 2 {
+            break;
+        }
+    }
+    let mut seen = recorder.0.lock().unwrap().clone();
+    seen.sort();
+    assert_eq!(seen, [("under a trace".to_owned(), Some("tg700001".to_owned())), ("without one".to_owned(), None)], "handled under the sender's trace");
+    assert_eq!(siftgram_core::trace::current(), None, "and nothing left behind");
+
+    // A message that keeps failing reaches the dead-letter queue with its trace, so its logs
+    // can still be found.
+    traced(Some(TraceId::for_update(700_002)), async { queue.send(OutgoingMessage::new("poison")).await }).await.unwrap();
+    let got = receive_n(queue.as_ref(), 1, 3).await;
+    assert_eq!(got[0].trace.as_ref().map(|t| t.as_str()), Some("tg700002"));
+    queue.release(&got[0].receipt, Duration::ZERO).await.unwrap();
+    assert!(queue.receive(10, WAIT).await.unwrap().is_empty(), "dead-lettered after one receive");
+    let dead_letters = receive_n(dead.as_ref(), 1, 5).await;
+    assert_eq!(dead_letters.iter().map(|m| (m.body.as_str(), m.trace.as_ref().map(|t| t.to_string()))).collect::<Vec<_>>(), [("poison", Some("tg700002".to_owned()))]);
+}
+
 #[macro_export]
 macro_rules! queue_conformance {
     ($make:path) => {
@@ -225,6 +269,7 @@ macro_rules! queue_conformance {
             fifo_queues_deliver_each_group_in_order,
             bad_messages_are_refused_and_nothing_is_sent,
             a_consumer_killed_mid_batch_loses_nothing_and_doubles_nothing,
+            a_message_carries_its_senders_trace_to_its_handler_and_to_the_dead_letters,
         );
     };
 }

@@ -359,7 +359,7 @@ pub async fn a_password_that_reaches_another_node_goes_back_to_the_node_running_
     assert!(matches!(a.login.poll(user).await.unwrap(), LoginState::PasswordNeeded { .. }));
 
     let command = SessionCommand::SubmitPassword { id: "pw-616".into(), user, password: s.sealed_password(sys, user, "tulip").await };
-    let delivery = ReceivedMessage { id: "m1".into(), body: serde_json::to_string(&command).unwrap(), receipt: Receipt("r1".into()), receive_count: 1, group: Some("616".into()) };
+    let delivery = ReceivedMessage { id: "m1".into(), body: serde_json::to_string(&command).unwrap(), receipt: Receipt("r1".into()), receive_count: 1, group: Some("616".into()), trace: None };
     let handed_back = b.handle(&delivery).await.expect_err("node B has no client for this login");
     assert!(handed_back.retry_after.is_some_and(|d| d <= Duration::from_secs(5)), "back to the queue soon: {handed_back:?}");
     assert!(sys.repo.load_session(user).await.unwrap().is_none());
@@ -403,7 +403,7 @@ pub async fn a_followed_channel_is_checked_for_new_posts_on_request(sys: &mut Te
     let lena_chat = bot.user(617);
     let asked = bot.says(&lena_chat, "/start").await;
     let command = SessionCommand::SyncChannel { id: "sync-617".into(), user: lena, channel, reply: ReplyTo { chat_id: 617, message_id: Some(asked.message_id), language: Default::default() } };
-    let delivery = ReceivedMessage { id: "m1".into(), body: serde_json::to_string(&command).unwrap(), receipt: Receipt("r1".into()), receive_count: 1, group: Some("617".into()) };
+    let delivery = ReceivedMessage { id: "m1".into(), body: serde_json::to_string(&command).unwrap(), receipt: Receipt("r1".into()), receive_count: 1, group: Some("617".into()), trace: None };
     commands.handle(&delivery).await.expect("checked");
     s.index_all().await;
     assert!(s.stored_ids(sys, channel).await.contains(&quiet), "the post is stored after the check");
@@ -413,7 +413,7 @@ pub async fn a_followed_channel_is_checked_for_new_posts_on_request(sys: &mut Te
     task.await.unwrap();
 
     // Nobody drives the user on this node now: the command waits for the node that does.
-    let handed_back = commands.handle(&ReceivedMessage { id: "m2".into(), body: serde_json::to_string(&SessionCommand::SyncChannel { id: "sync-617b".into(), user: lena, channel, reply: ReplyTo { chat_id: 617, message_id: None, language: Default::default() } }).unwrap(), receipt: Receipt("r2".into()), receive_count: 1, group: None }).await;
+    let handed_back = commands.handle(&ReceivedMessage { id: "m2".into(), body: serde_json::to_string(&SessionCommand::SyncChannel { id: "sync-617b".into(), user: lena, channel, reply: ReplyTo { chat_id: 617, message_id: None, language: Default::default() } }).unwrap(), receipt: Receipt("r2".into()), receive_count: 1, group: None, trace: None }).await;
     assert!(handed_back.is_err_and(|e| e.retry_after.is_some()));
 }
 
@@ -517,6 +517,7 @@ pub async fn a_sealed_password_opens_only_for_its_user_in_time_and_never_dead_le
         receipt: Receipt(format!("r-{id}")),
         receive_count,
         group: Some("618".into()),
+        trace: None,
     };
     let unchanged = || async { matches!(sys.repo.login_state(user).await.unwrap(), Some(LoginState::PasswordNeeded { failures: 0, .. })) };
 
@@ -692,6 +693,7 @@ pub async fn signing_out_ends_the_authorization_at_telegram(sys: &mut TestSystem
         receipt: Receipt("r".into()),
         receive_count: 1,
         group: Some("630".into()),
+        trace: None,
     };
     // Telegram out of reach: the command comes back later, and the session is kept till then.
     s.telegram.set_network(630, false);

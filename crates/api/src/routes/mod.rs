@@ -107,10 +107,15 @@ async fn method_not_allowed(uri: axum::http::Uri, admin: Result<Admin, ApiError>
     }
 }
 
-/// One span per request (the caller's user id is recorded once known), and a log line.
+/// One span per request (the caller's user id is recorded once known), and a log line. Each
+/// request is a trace of its own (what it queues carries the id); the id is in `X-Trace-Id`.
 async fn request_span(request: Request, next: Next) -> Response {
+    let trace = siftgram_core::trace::TraceId::fresh("api");
     let span = tracing::info_span!("api", method = %request.method(), path = %request.uri().path(), user = tracing::field::Empty);
-    let response = next.run(request).instrument(span.clone()).await;
+    let mut response = siftgram_core::trace::traced(Some(trace.clone()), next.run(request).instrument(span.clone())).await;
     span.in_scope(|| tracing::debug!(status = response.status().as_u16(), "answered"));
+    if let Ok(value) = axum::http::HeaderValue::from_str(trace.as_str()) {
+        response.headers_mut().insert("x-trace-id", value);
+    }
     response.into_response()
 }

@@ -92,11 +92,13 @@ pub struct OutgoingMessage {
     pub group: Option<String>,
     /// FIFO queues: a second message with the same id within five minutes is dropped.
     pub dedup_id: Option<String>,
+    /// The trace of the work that sent it (`crate::trace`); taken from the sender's context.
+    pub trace: Option<crate::trace::TraceId>,
 }
 
 impl OutgoingMessage {
     pub fn new(body: impl Into<String>) -> Self {
-        OutgoingMessage { body: body.into(), group: None, dedup_id: None }
+        OutgoingMessage { body: body.into(), group: None, dedup_id: None, trace: crate::trace::current() }
     }
     pub fn in_group(mut self, group: impl Into<String>) -> Self {
         self.group = Some(group.into());
@@ -120,6 +122,8 @@ pub struct ReceivedMessage {
     /// 1 on first delivery.
     pub receive_count: u32,
     pub group: Option<String>,
+    /// The trace it was sent under, handled under again.
+    pub trace: Option<crate::trace::TraceId>,
 }
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]

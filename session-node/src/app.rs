@@ -54,6 +54,11 @@ impl App {
     /// the address known (the demo's chat page).
     pub async fn start_with(config: Config, extra_routes: impl FnOnce(&Backend, SocketAddr) -> axum::Router) -> Result<RunningApp, StartError> {
         let backend = Backend::connect(&config).await?;
+        Self::start_on(config, backend, extra_routes).await
+    }
+
+    /// Starts the node on storage opened already (tests bring their own AWS SDK settings).
+    pub async fn start_on(config: Config, backend: Backend, extra_routes: impl FnOnce(&Backend, SocketAddr) -> axum::Router) -> Result<RunningApp, StartError> {
         let report = migrate::run(&backend, &config).await?;
         tracing::info!(backend = backend.kind.as_str(), schema_version = report.schema_version, "storage ready");
         // Built before any task starts, so a refusal (e.g. an index of another model) leaves
@@ -93,7 +98,7 @@ impl App {
 
         tasks.extend(crate::sessions_task::spawn(backend.clone(), &config, shutdown_rx.clone()).await.map_err(StartError::Sessions)?);
 
-        if let Some(mut bot) = config.bot.clone() {
+        if let Some(mut bot) = config.bot.clone().filter(|_| config.bot_polling) {
             if config.own_miniapp {
                 bot.settings.miniapp_url = format!("http://{addr}/miniapp");
             }
@@ -110,7 +115,7 @@ impl App {
             queues: queues.clone(),
             search: search.clone(),
             drives_sessions: config.telegram.is_some(),
-            polls_bot: config.bot.is_some(),
+            polls_bot: config.bot.is_some() && config.bot_polling,
         };
         let api = crate::api::services(&backend, search.as_ref(), &queues, &config).await.map_err(StartError::Api)?;
         let routes = router(state, api).merge(extra_routes(&backend, addr));

@@ -30,6 +30,10 @@ pub struct Config {
     pub tiers: TierCatalog,
     /// The Telegram bot (long polling in standalone mode); None without `TELEGRAM_BOT_TOKEN`.
     pub bot: Option<BotConfig>,
+    /// The node takes the bot's updates by long polling (`SIFTGRAM_BOT_POLLING`; default: on
+    /// the embedded backend only). In the cloud the webhook function takes them and the node
+    /// only sends with the token: polling there would delete the webhook.
+    pub bot_polling: bool,
     /// The API and Mini Apps (`/api`, `/miniapp/`); None without `TELEGRAM_BOT_TOKEN`.
     pub api: Option<siftgram_api::ApiConfig>,
     /// `SIFTGRAM_MINIAPP_URL` is unset: the bot's buttons open this node's own `/miniapp/`
@@ -118,6 +122,12 @@ impl Config {
             resource_prefix: get("SIFTGRAM_RESOURCE_PREFIX").unwrap_or_else(|| "siftgram-".into()),
             aws_endpoint: get("AWS_ENDPOINT_URL"),
             tiers,
+            bot_polling: match get("SIFTGRAM_BOT_POLLING").as_deref().map(str::trim) {
+                None => backend == BackendKind::Embedded,
+                Some("true" | "1" | "yes") => true,
+                Some("false" | "0" | "no") => false,
+                Some(other) => return Err(ConfigError::Invalid { name: "SIFTGRAM_BOT_POLLING", why: format!("{other:?} is not true or false") }),
+            },
             bot,
             api,
             own_miniapp: get("SIFTGRAM_MINIAPP_URL").is_none(),
@@ -211,6 +221,16 @@ mod tests {
         assert_eq!(config(&[("SIFTGRAM_BACKFILL_DEPTH", "5000")]).unwrap().backfill_depth, Some(5000));
         assert!(config(&[("SIFTGRAM_BACKFILL_DEPTH", "0")]).is_err());
         assert!(config(&[("SIFTGRAM_BACKFILL_DEPTH", "lots")]).is_err());
+    }
+
+    #[test]
+    fn the_bot_is_polled_standalone_and_left_to_the_webhook_in_the_cloud() {
+        assert!(config(&[]).unwrap().bot_polling);
+        assert!(!config(&[("SIFTGRAM_BACKEND", "aws")]).unwrap().bot_polling, "polling would delete the webhook");
+        assert!(config(&[("SIFTGRAM_BACKEND", "aws"), ("SIFTGRAM_BOT_POLLING", "true")]).unwrap().bot_polling);
+        assert!(!config(&[("SIFTGRAM_BOT_POLLING", "false")]).unwrap().bot_polling);
+        let err = config(&[("SIFTGRAM_BOT_POLLING", "sometimes")]).unwrap_err().to_string();
+        assert!(err.contains("SIFTGRAM_BOT_POLLING"), "{err}");
     }
 
     #[test]

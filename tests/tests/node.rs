@@ -90,3 +90,36 @@ fn the_domain_crate_depends_on_no_io_crate() {
     }
     assert!(tree.contains("serde"), "the tree was read: {tree}");
 }
+
+/// The session node in the cloud shape holds the bot's token only to send (login results,
+/// sign-outs): the webhook function takes the updates, so the node must neither poll nor, as
+/// polling starts with, delete the webhook.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn localstack_a_cloud_session_node_leaves_the_bots_webhook_alone() {
+    use siftgram_bot::teloxide::requests::Requester;
+    let telegram = siftgram_fake_telegram::FakeTelegram::start().await.unwrap();
+    let ns = format!("w{}", std::process::id());
+    let data = tempfile::tempdir().unwrap();
+    let cfg = config(&[
+        ("SIFTGRAM_BACKEND", "aws".into()),
+        ("SIFTGRAM_TABLE", format!("siftgram-{ns}")),
+        ("SIFTGRAM_RESOURCE_PREFIX", format!("{ns}-")),
+        ("AWS_ENDPOINT_URL", localstack_endpoint()),
+        ("SIFTGRAM_DATA_DIR", data.path().display().to_string()),
+        ("SIFTGRAM_HTTP_ADDR", "127.0.0.1:0".into()),
+        ("TELEGRAM_BOT_TOKEN", siftgram_fake_telegram::FakeTelegram::TOKEN.into()),
+        ("TELEGRAM_API_URL", telegram.api_url()),
+    ]);
+    assert!(cfg.bot.is_some() && !cfg.bot_polling);
+    let bot = cfg.bot.as_ref().unwrap().bot();
+    bot.set_webhook("https://bot.example.test/telegram".parse().unwrap()).await.unwrap();
+    let sdk = siftgram_aws::local_sdk_config(&localstack_endpoint()).await;
+    let backend = Backend::connect_with(&cfg, sdk.clone());
+    let app = App::start_on(cfg, backend, |_, _| axum::Router::new()).await.unwrap();
+    // Given the time a poller would need to start (it deletes the webhook first thing).
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    app.shutdown(std::time::Duration::from_secs(10)).await;
+    assert_eq!(telegram.webhook().map(|w| w.0), Some("https://bot.example.test/telegram".to_owned()), "the webhook is still set");
+    assert!(telegram.calls_to("deleteWebhook").is_empty() && telegram.calls_to("getUpdates").is_empty());
+    let _ = aws_sdk_dynamodb::Client::new(&sdk).delete_table().table_name(format!("siftgram-{ns}")).send().await;
+}

@@ -1,28 +1,25 @@
 //! What the Lambda service hands an SQS-triggered function: the messages waiting on a queue, as
-//! SQS returns them, in the event's record shape (with the queue's ARN as the event source).
+//! SQS returns them, in the event's record shape (`siftgram_devloop::sqs_event`, the dev loop's
+//! bridge builds the same).
 
 /// At least `at_least` records from `<prefix><queue>` (fewer if the queue stays empty ~10 s).
 pub async fn sqs_records(sdk: &aws_config::SdkConfig, prefix: &str, queue: &str, at_least: usize) -> Vec<serde_json::Value> {
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let url = sqs.get_queue_url().queue_name(format!("{prefix}{queue}")).send().await.expect("queue exists").queue_url.expect("url");
+    let arn = format!("arn:aws:sqs:us-east-1:000000000000:{prefix}{queue}");
     let mut out = Vec::new();
     for _ in 0..10 {
-        let got = sqs.receive_message().queue_url(&url).max_number_of_messages(10).wait_time_seconds(1).message_attribute_names("All").send().await.expect("receive");
-        for m in got.messages.unwrap_or_default() {
-            // As the Lambda service passes them: {"trace_id": {"stringValue": …, "dataType": "String"}}.
-            let attributes: serde_json::Map<String, serde_json::Value> = m
-                .message_attributes
-                .clone()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(k, v)| (k, serde_json::json!({"stringValue": v.string_value(), "dataType": v.data_type()})))
-                .collect();
-            out.push(serde_json::json!({
-                "messageId": m.message_id, "receiptHandle": m.receipt_handle, "body": m.body,
-                "md5OfBody": m.md5_of_body, "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": attributes,
-                "eventSource": "aws:sqs", "eventSourceARN": format!("arn:aws:sqs:us-east-1:000000000000:{prefix}{queue}"), "awsRegion": "us-east-1"
-            }));
-        }
+        let got = sqs
+            .receive_message()
+            .queue_url(&url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .expect("receive");
+        out.extend(got.messages().iter().map(|m| siftgram_devloop::sqs_event::record(m, &arn)));
         if out.len() >= at_least {
             break;
         }

@@ -25,7 +25,7 @@ pub async fn sdk_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
 }
 
 /// Full text of an SDK error (its `Display` alone is only "service error").
-pub(crate) fn describe<E: std::error::Error>(e: &E) -> String {
+pub fn describe<E: std::error::Error>(e: &E) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

@@ -35,16 +35,7 @@ impl SqsQueue {
         if spec.has_dead_letter_queue() {
             let dlq = spec.dead_letter();
             let dlq_url = create_or_update(client, &physical_name(prefix, &dlq), base_attributes(&dlq)).await?;
-            let dlq_arn = client
-                .get_queue_attributes()
-                .queue_url(&dlq_url)
-                .attribute_names(QueueAttributeName::QueueArn)
-                .send()
-                .await
-                .map_err(backend)?
-                .attributes()
-                .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-                .ok_or_else(|| QueueError::Backend("dead-letter queue has no ARN".into()))?;
+            let dlq_arn = queue_arn(client, &dlq_url).await?;
             let redrive = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": spec.max_receives});
             attributes.insert(QueueAttributeName::RedrivePolicy, redrive.to_string());
         }
@@ -71,6 +62,24 @@ impl SqsQueue {
     pub fn url(&self) -> &str {
         &self.url
     }
+
+    /// The queue's ARN (what event-source mappings and redrive policies name).
+    pub async fn arn(&self) -> Result<String, QueueError> {
+        queue_arn(&self.client, &self.url).await
+    }
+}
+
+async fn queue_arn(client: &Client, url: &str) -> Result<String, QueueError> {
+    client
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(backend)?
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .ok_or_else(|| QueueError::Backend(format!("{url} has no ARN")))
 }
 
 fn base_attributes(spec: &QueueSpec) -> HashMap<QueueAttributeName, String> {

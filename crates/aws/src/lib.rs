@@ -5,10 +5,12 @@ mod attrs;
 mod dynamo;
 mod expr;
 mod s3;
+mod secrets;
 mod sqs;
 
 pub use dynamo::{DynamoTableStore, ensure_table};
 pub use s3::{SiteFile, ensure_bucket, publish_site, s3_client};
+pub use secrets::{SECRET_SETTINGS, SecretError, function_environment, resolve_secrets, with_secrets};
 pub use sqs::{SqsQueue, TRACE_ATTRIBUTE};
 
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};

@@ -3,9 +3,9 @@ use lambda_runtime::{LambdaEvent, run, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     tracing_subscriber::fmt().json().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).without_time().init();
-    let config = siftgram_fn_worker::Config::from_lookup(|k| std::env::var(k).ok())?;
-    let sdk = siftgram_aws::sdk_config(std::env::var("AWS_ENDPOINT_URL").ok().as_deref()).await;
-    let services = siftgram_fn_worker::build(config, &sdk, |k| std::env::var(k).ok()).await?;
+    let (sdk, env) = siftgram_aws::function_environment().await?;
+    let config = siftgram_fn_worker::Config::from_lookup(env.clone())?;
+    let services = siftgram_fn_worker::build(config, &sdk, env).await?;
     let metrics = siftgram_metrics::install_emf("worker")?;
     run(service_fn(|event: LambdaEvent<_>| async { Ok::<_, lambda_runtime::Error>(metrics.around(siftgram_fn_worker::handle(&services, event.payload)).await) })).await
 }

@@ -17,6 +17,9 @@ apt_install() {
 need javac || apt_install openjdk-17-jdk-headless
 need npm || apt_install npm
 need curl || apt_install curl
+# The packaging check unpacks a Lambda zip and reads its binary's glibc needs.
+need unzip || apt_install unzip
+need objdump || apt_install binutils
 # The Mini App pages are tested in a real headless Chromium over WebDriver.
 { need chromium && need chromedriver; } || apt_install chromium chromium-driver
 # The bot's messages carry emoji; without a colour emoji font the screenshots show boxes.
@@ -54,4 +57,12 @@ echo "LocalStack tests passed: $localstack_tests"
 if [[ $localstack_tests -eq 0 ]]; then
   echo "no LocalStack test ran: the DynamoDB/SQS adapters were not exercised"; exit 1
 fi
-exit "$status"
+[[ $status -eq 0 ]] || exit "$status"
+
+# The packaging path, on the smallest function (all five: bash scripts/package-lambdas.sh): a zip
+# holding a `bootstrap` that needs no newer glibc than provided.al2023's 2.34.
+bash scripts/package-lambdas.sh scheduler
+unzip -o -q target/lambda/zips/scheduler.zip bootstrap -d target/lambda/check
+newest_glibc=$(objdump -T target/lambda/check/bootstrap | grep -o 'GLIBC_[0-9.]*' | sort -V | tail -1)
+echo "scheduler package: bootstrap needs $newest_glibc"
+[[ $(printf '%s\nGLIBC_2.34\n' "$newest_glibc" | sort -V | tail -1) == GLIBC_2.34 ]] || { echo "the package needs a newer glibc than provided.al2023 has"; exit 1; }

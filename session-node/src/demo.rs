@@ -75,7 +75,7 @@ pub async fn start(options: DemoOptions, env: impl Fn(&str) -> Option<String>) -
     let mut config = Config::from_lookup(|name| demo_setting(name, &data, options.addr, &demo).unwrap_or_else(|| env(name)))?;
     config.telegram = Some(TelegramSource::Recorded(demo.world.clone()));
 
-    let code = InviteCode::from_random_bytes(random_bytes().map_err(DemoError::Invite)?);
+    let code = InviteCode::from_random_bytes(siftgram_api::random());
     let for_router = (demo.clone(), code.as_str().to_owned());
     let app = App::start_with(config, move |backend, addr| {
         let (demo, invite) = for_router;
@@ -89,12 +89,6 @@ pub async fn start(options: DemoOptions, env: impl Fn(&str) -> Option<String>) -
     let live = demo.spawn_live_posts(options.live_every, stopped);
     let page = demo.page_url(&app.url(""));
     Ok(RunningDemo { app, demo, page, invite: code, stop_live, live, _scratch: scratch })
-}
-
-fn random_bytes<const N: usize>() -> Result<[u8; N], String> {
-    let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).map_err(|e| e.to_string())?;
-    Ok(bytes)
 }
 
 impl RunningDemo {

@@ -16,6 +16,7 @@ mod openapi;
 mod qr;
 mod routes;
 
+pub use auth::api_keys::{hex, random};
 pub use config::{ApiConfig, ApiConfigError};
 pub use error::{ApiError, ErrorBody};
 pub use openapi::openapi;

@@ -34,7 +34,7 @@ pub async fn resolve_secrets(sdk: &aws_config::SdkConfig, lookup: impl Fn(&str) 
 }
 
 /// `lookup` with the resolved secrets in front.
-pub fn with_secrets(secrets: HashMap<String, String>, lookup: impl Fn(&str) -> Option<String>) -> impl Fn(&str) -> Option<String> {
+pub fn with_secrets<L: Fn(&str) -> Option<String> + Clone>(secrets: HashMap<String, String>, lookup: L) -> impl Fn(&str) -> Option<String> + Clone {
     move |name| secrets.get(name).cloned().or_else(|| lookup(name))
 }
 
@@ -44,5 +44,5 @@ pub async fn function_environment() -> Result<(aws_config::SdkConfig, impl Fn(&s
     let env = |name: &str| std::env::var(name).ok();
     let sdk = crate::sdk_config(env("AWS_ENDPOINT_URL").as_deref()).await;
     let secrets = resolve_secrets(&sdk, env).await?;
-    Ok((sdk, move |name: &str| secrets.get(name).cloned().or_else(|| std::env::var(name).ok())))
+    Ok((sdk, with_secrets(secrets, env)))
 }

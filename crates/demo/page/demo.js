@@ -130,8 +130,6 @@ function draw(message) {
 }
 
 function render(chat) {
-  info.channels = chat.channels;
-  info.password = chat.password;
   const list = $('messages');
   const ids = new Set(chat.messages.map((m) => m.id));
   for (const [id] of shown) {

@@ -131,8 +131,6 @@ async fn chat(State(state): State<DemoState>, Query(q): Query<ChatQuery>) -> Res
         "version": version,
         "typing": telegram.is_typing(DEMO_USER, Duration::from_secs(5)),
         "messages": messages,
-        "channels": channels(&state.demo),
-        "password": crate::DEMO_PASSWORD,
     }))
     .into_response()
 }

@@ -47,9 +47,7 @@ impl Demo {
             channels.push((channel.username.to_owned(), channel.recorded.title.clone()));
         }
         world.add_account(DEMO_USER, Some(DEMO_PASSWORD));
-        let mut bytes = [0u8; 16];
-        getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
-        let key = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let key = siftgram_api::hex(&siftgram_api::random::<16>());
         Ok(Arc::new(Demo { telegram, world, channels, key }))
     }
 

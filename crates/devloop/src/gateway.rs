@@ -55,27 +55,28 @@ fn refuse(status: StatusCode, message: &str) -> Response {
     (status, axum::Json(json!({"message": message}))).into_response()
 }
 
-fn headers_json(headers: &HeaderMap) -> (Value, Value) {
+/// API Gateway's two views of repeated names: the last value of each, and all of them.
+fn single_and_multi<'a>(pairs: impl Iterator<Item = (&'a str, String)>) -> (Value, Value) {
     let mut single = serde_json::Map::new();
     let mut multi: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-    for (name, value) in headers {
-        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-        single.insert(name.as_str().to_owned(), json!(value));
-        multi.entry(name.as_str().to_owned()).or_default().push(json!(value));
+    for (name, value) in pairs {
+        single.insert(name.to_owned(), json!(value));
+        multi.entry(name.to_owned()).or_default().push(json!(value));
     }
     (Value::Object(single), json!(multi))
 }
 
+fn headers_json(headers: &HeaderMap) -> (Value, Value) {
+    single_and_multi(headers.iter().map(|(name, value)| (name.as_str(), String::from_utf8_lossy(value.as_bytes()).into_owned())))
+}
+
+/// Null for no query string, as API Gateway sends it.
 fn query_json(query: Option<&str>) -> (Value, Value) {
     let Some(query) = query.filter(|q| !q.is_empty()) else { return (Value::Null, Value::Null) };
-    let mut single = serde_json::Map::new();
-    let mut multi: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
+    single_and_multi(query.split('&').filter(|p| !p.is_empty()).map(|pair| {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        single.insert(k.to_owned(), json!(v));
-        multi.entry(k.to_owned()).or_default().push(json!(v));
-    }
-    (Value::Object(single), json!(multi))
+        (k, v.to_owned())
+    }))
 }
 
 async fn proxy(State(gateway): State<Arc<ApiGateway>>, request: Request) -> Response {

@@ -50,6 +50,11 @@ impl SqsFunction for Worker {
     }
 }
 
+/// Names the function that would not build.
+fn failed<E: std::fmt::Display>(function: &'static str) -> impl Fn(E) -> String {
+    move |e| format!("the {function} function: {e}")
+}
+
 pub struct RunningFunctions {
     /// Where the API Gateway stand-in listens (`/telegram`, `/api/...`).
     pub gateway_url: String,
@@ -73,13 +78,11 @@ impl RunningFunctions {
 pub async fn start(sdk: &aws_config::SdkConfig, env: impl Fn(&str) -> Option<String>, gateway_addr: SocketAddr, index_dir: &Path) -> Result<RunningFunctions, String> {
     let index = EmbeddedIndex::open_dir(index_dir).map_err(|e| format!("the index: {e}"))?;
     let shared: Arc<dyn SearchIndex> = Arc::new(index.clone());
-    let named = |function: &'static str| move |e: String| format!("the {function} function: {e}");
-
-    let bot = siftgram_fn_bot::build(&siftgram_fn_bot::Config::from_lookup(&env).map_err(|e| named("bot")(e.to_string()))?, sdk).await.map_err(|e| named("bot")(e.to_string()))?;
-    let api = siftgram_fn_api::build(&siftgram_fn_api::Config::from_lookup(&env).map_err(|e| named("api")(e.to_string()))?, sdk).await.map_err(|e| named("api")(e.to_string()))?;
-    let indexer_config = siftgram_fn_indexer::Config::from_lookup(&env).map_err(|e| named("indexer")(e.to_string()))?;
-    let indexer = siftgram_fn_indexer::build_with(&indexer_config, sdk, shared.clone()).await.map_err(|e| named("indexer")(e.to_string()))?;
-    let worker = siftgram_fn_worker::build_with(siftgram_fn_worker::Config::from_lookup(&env).map_err(|e| named("worker")(e.to_string()))?, sdk, shared.clone()).await.map_err(|e| named("worker")(e.to_string()))?;
+    let bot = siftgram_fn_bot::build(&siftgram_fn_bot::Config::from_lookup(&env).map_err(failed("bot"))?, sdk).await.map_err(failed("bot"))?;
+    let api = siftgram_fn_api::build(&siftgram_fn_api::Config::from_lookup(&env).map_err(failed("api"))?, sdk).await.map_err(failed("api"))?;
+    let indexer_config = siftgram_fn_indexer::Config::from_lookup(&env).map_err(failed("indexer"))?;
+    let indexer = siftgram_fn_indexer::build_with(&indexer_config, sdk, shared.clone()).await.map_err(failed("indexer"))?;
+    let worker = siftgram_fn_worker::build_with(siftgram_fn_worker::Config::from_lookup(&env).map_err(failed("worker"))?, sdk, shared.clone()).await.map_err(failed("worker"))?;
     let scheduler = siftgram_fn_scheduler::build_with(
         sdk,
         &indexer_config.table,
@@ -89,7 +92,7 @@ pub async fn start(sdk: &aws_config::SdkConfig, env: impl Fn(&str) -> Option<Str
         indexer_config.tiers.clone(),
     )
     .await
-    .map_err(|e| named("scheduler")(e.to_string()))?;
+    .map_err(failed("scheduler"))?;
 
     let (stop, stopped) = watch::channel(false);
     let mut tasks = Vec::new();

@@ -23,7 +23,6 @@ pub struct Config {
     pub table: String,
     pub resource_prefix: String,
     pub tiers: TierCatalog,
-    pub aws_endpoint: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +47,6 @@ impl Config {
             table: get("SIFTGRAM_TABLE").unwrap_or_else(|| "siftgram".into()),
             resource_prefix: get("SIFTGRAM_RESOURCE_PREFIX").unwrap_or_else(|| "siftgram-".into()),
             tiers,
-            aws_endpoint: get("AWS_ENDPOINT_URL"),
         })
     }
 }

@@ -12,7 +12,8 @@ const PREFIX: &str = "sg_";
 const ID_BYTES: usize = 6;
 const SECRET_BYTES: usize = 32;
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex of `bytes` (ids, hashes).
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -20,7 +21,8 @@ fn secret_hash(secret: &str) -> String {
     hex(&Sha256::digest(secret.as_bytes()))
 }
 
-pub(crate) fn random<const N: usize>() -> [u8; N] {
+/// `N` bytes from the OS's random source.
+pub fn random<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes).expect("the OS has randomness");
     bytes

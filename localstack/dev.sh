@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The dev loop in one command: LocalStack, the table/queues/bucket (`siftgram migrate`), the Mini
 # App uploaded, every function served locally (`siftgram-dev`: the API Gateway stand-in for bot and
-# api, the SQS event-source bridge for indexer and worker, the scheduler), and the session node on
-# the same queues.
+# api, the SQS event-source bridge for indexer and worker, the scheduler, the Qdrant stand-in the
+# functions reach their index through), and the session node on the same queues.
 #
 #   localstack/dev.sh up       start everything (builds first); prints the addresses
 #   localstack/dev.sh status   what is running
@@ -23,6 +23,7 @@ export SIFTGRAM_BACKEND=aws SIFTGRAM_TABLE=${SIFTGRAM_TABLE:-siftgram-dev} SIFTG
 GATEWAY=${SIFTGRAM_DEV_GATEWAY_ADDR:-127.0.0.1:9080}
 FAKE=${SIFTGRAM_DEV_FAKE_TELEGRAM_ADDR:-127.0.0.1:9081}
 NODE=${SIFTGRAM_DEV_NODE_ADDR:-127.0.0.1:9082}
+QDRANT=${SIFTGRAM_DEV_QDRANT_ADDR:-127.0.0.1:9083}
 BIN=${SIFTGRAM_DEV_BIN_DIR:-$ROOT/target/debug}
 FAKE_TOKEN=7000000001:AAFakeTokenForSiftgramTests_0123456789   # siftgram_fake_telegram::FakeTelegram::TOKEN
 
@@ -42,7 +43,7 @@ up() {
   "$BIN/siftgram" migrate --backend aws
   "$BIN/siftgram" miniapp upload --api-base "http://$GATEWAY"
   if alive functions; then log "functions already running"; else
-    SIFTGRAM_DEV_GATEWAY_ADDR=$GATEWAY SIFTGRAM_DEV_FAKE_TELEGRAM_ADDR=$FAKE SIFTGRAM_DEV_INDEX_DIR=$RUN/index \
+    SIFTGRAM_DEV_GATEWAY_ADDR=$GATEWAY SIFTGRAM_DEV_FAKE_TELEGRAM_ADDR=$FAKE SIFTGRAM_DEV_QDRANT_ADDR=$QDRANT SIFTGRAM_DEV_INDEX_DIR=$RUN/index \
       nohup "$BIN/siftgram-dev" >"$RUN/functions.log" 2>&1 &
     echo $! >"$RUN/functions.pid"
     wait_http "http://$GATEWAY/" "the functions (API Gateway stand-in)"
@@ -64,7 +65,7 @@ status() {
   for part in functions node; do
     if alive "$part"; then log "$part: running (pid $(cat "$RUN/$part.pid"))"; else log "$part: not running"; ok=1; fi
   done
-  log "webhook: http://$GATEWAY/telegram   API: http://$GATEWAY/api/   node: http://$NODE/health (token: $RUN/node/ops-token)"
+  log "webhook: http://$GATEWAY/telegram   API: http://$GATEWAY/api/   node: http://$NODE/health (token: $RUN/node/ops-token)   Qdrant (gRPC stand-in): http://$QDRANT"
   [[ -z ${TELEGRAM_BOT_TOKEN:-} ]] && log "fake Bot API: http://$FAKE/ (token $FAKE_TOKEN)"
   return $ok
 }

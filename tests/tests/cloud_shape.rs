@@ -61,7 +61,7 @@ mod localstack {
         let mut config = Config::from_lookup(lookup).expect("the node's configuration");
         config.telegram = Some(TelegramSource::Recorded(world.clone()));
         let node = App::start_on(config.clone(), Backend::connect_with(&config, sdk.clone()), |_, _| axum::Router::new()).await.unwrap();
-        let functions = siftgram_devloop::runner::start(sdk, lookup, "127.0.0.1:0".parse().unwrap(), &data.path().join("index")).await.expect("every function builds");
+        let functions = siftgram_devloop::runner::start(sdk, lookup, "127.0.0.1:0".parse().unwrap(), "127.0.0.1:0".parse().unwrap(), &data.path().join("index")).await.expect("every function builds");
 
         // Telegram delivering an update to the webhook.
         let http = reqwest::Client::new();

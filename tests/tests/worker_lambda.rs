@@ -79,4 +79,24 @@ mod localstack {
         assert_eq!(receiver.deliveries().len(), deliveries);
         sys.cleanup().await;
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_index_built_by_another_embedding_model_stops_the_cold_start_with_the_reason() {
+        let sys = TestSystem::localstack().await;
+        sys.queue(queue_spec("events").unwrap()).await;
+        let (sdk, table, prefix) = sys.aws_parts().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let index = siftgram_search::EmbeddedIndex::open_dir(dir.path()).unwrap();
+        let other = siftgram_core::ports::CollectionInfo { model: "text-embedding-3-small".into(), dimension: 1536 };
+        siftgram_core::ports::SearchIndex::open_collection(&index, &other).await.unwrap();
+        let env = HashMap::from([
+            ("SIFTGRAM_TABLE", table.to_owned()),
+            ("SIFTGRAM_RESOURCE_PREFIX", prefix.to_owned()),
+            ("TELEGRAM_BOT_TOKEN", siftgram_fake_telegram::FakeTelegram::TOKEN.to_owned()),
+        ]);
+        let config = siftgram_fn_worker::Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+        let refused = siftgram_fn_worker::build_with(config, sdk, Arc::new(index)).await.err().expect("questions embedded by another model than the index's are refused");
+        assert!(refused.to_string().contains("text-embedding-3-small") && refused.to_string().contains("reindex"), "{refused}");
+        sys.cleanup().await;
+    }
 }

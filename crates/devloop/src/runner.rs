@@ -1,13 +1,13 @@
 //! Every function of the cloud shape served in one process over LocalStack: the bot and the API
 //! behind the API Gateway stand-in, the indexer and the worker behind the event-source bridge
 //! (one mapping per `infra/functions.json` entry), the scheduler on its declared rate. Each is
-//! the function crate's own `build` + `handle`, as its Lambda `main` runs it. The index is one
-//! embedded index shared by the indexer and the worker (the deployed functions reach Qdrant).
+//! the function crate's own `build` + `handle`, as its Lambda `main` runs it. The functions reach
+//! their index as deployed, through the Qdrant adapter's gRPC, here served by the dev loop's
+//! Qdrant stand-in (`crate::qdrant`) over one embedded index.
 
 use crate::{ApiGateway, EventSourceBridge, HttpFunction, SqsFunction};
 use async_trait::async_trait;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use siftgram_core::ports::SearchIndex;
 use siftgram_core::schema::functions;
 use siftgram_search::EmbeddedIndex;
 use std::net::SocketAddr;
@@ -58,6 +58,9 @@ fn failed<E: std::fmt::Display>(function: &'static str) -> impl Fn(E) -> String 
 pub struct RunningFunctions {
     /// Where the API Gateway stand-in listens (`/telegram`, `/api/...`).
     pub gateway_url: String,
+    /// The Qdrant stand-in's gRPC URL (what the functions get as `SIFTGRAM_QDRANT_URL`).
+    pub qdrant_url: String,
+    /// The index behind the stand-in.
     pub index: EmbeddedIndex,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -74,28 +77,39 @@ impl RunningFunctions {
 
 /// Builds every function from `env` (the variables each Lambda gets: `SIFTGRAM_TABLE`,
 /// `SIFTGRAM_RESOURCE_PREFIX`, `TELEGRAM_BOT_TOKEN`, `SIFTGRAM_WEBHOOK_SECRET`, …) and serves
-/// them: the gateway on `gateway_addr`, the index in `index_dir`.
-pub async fn start(sdk: &aws_config::SdkConfig, env: impl Fn(&str) -> Option<String>, gateway_addr: SocketAddr, index_dir: &Path) -> Result<RunningFunctions, String> {
+/// them: the gateway on `gateway_addr`, the Qdrant stand-in on `qdrant_addr` over the index in
+/// `index_dir`.
+pub async fn start(
+    sdk: &aws_config::SdkConfig,
+    env: impl Fn(&str) -> Option<String>,
+    gateway_addr: SocketAddr,
+    qdrant_addr: SocketAddr,
+    index_dir: &Path,
+) -> Result<RunningFunctions, String> {
+    let (stop, stopped) = watch::channel(false);
+    let mut tasks = Vec::new();
     let index = EmbeddedIndex::open_dir(index_dir).map_err(|e| format!("the index: {e}"))?;
-    let shared: Arc<dyn SearchIndex> = Arc::new(index.clone());
+    let collection = env("SIFTGRAM_QDRANT_COLLECTION").filter(|c| !c.trim().is_empty()).unwrap_or_else(|| "siftgram_posts".into());
+    let listener = std::net::TcpListener::bind(qdrant_addr).map_err(|e| format!("the Qdrant stand-in on {qdrant_addr}: {e}"))?;
+    let mut stop_qdrant = stopped.clone();
+    let shutdown = async move {
+        let _ = stop_qdrant.wait_for(|s| *s).await;
+    };
+    let (qdrant_url, task) = crate::qdrant::spawn(index.clone(), &collection, listener, shutdown).map_err(|e| format!("the Qdrant stand-in: {e}"))?;
+    tasks.push(task);
+    let env = |name: &str| match name {
+        "SIFTGRAM_QDRANT_URL" => Some(qdrant_url.clone()),
+        "SIFTGRAM_QDRANT_COLLECTION" => Some(collection.clone()),
+        _ => env(name),
+    };
+
     let bot = siftgram_fn_bot::build(&siftgram_fn_bot::Config::from_lookup(&env).map_err(failed("bot"))?, sdk).await.map_err(failed("bot"))?;
     let api = siftgram_fn_api::build(&siftgram_fn_api::Config::from_lookup(&env).map_err(failed("api"))?, sdk).await.map_err(failed("api"))?;
     let indexer_config = siftgram_fn_indexer::Config::from_lookup(&env).map_err(failed("indexer"))?;
-    let indexer = siftgram_fn_indexer::build_with(&indexer_config, sdk, shared.clone()).await.map_err(failed("indexer"))?;
-    let worker = siftgram_fn_worker::build_with(siftgram_fn_worker::Config::from_lookup(&env).map_err(failed("worker"))?, sdk, shared.clone()).await.map_err(failed("worker"))?;
-    let scheduler = siftgram_fn_scheduler::build_with(
-        sdk,
-        &indexer_config.table,
-        &indexer_config.resource_prefix,
-        Arc::new(siftgram_core::SystemClock),
-        shared,
-        indexer_config.tiers.clone(),
-    )
-    .await
-    .map_err(failed("scheduler"))?;
+    let indexer = siftgram_fn_indexer::build(&indexer_config, sdk, &env).await.map_err(failed("indexer"))?;
+    let worker = siftgram_fn_worker::build(siftgram_fn_worker::Config::from_lookup(&env).map_err(failed("worker"))?, sdk, &env).await.map_err(failed("worker"))?;
+    let scheduler = siftgram_fn_scheduler::build(sdk, &env).await.map_err(failed("scheduler"))?;
 
-    let (stop, stopped) = watch::channel(false);
-    let mut tasks = Vec::new();
     let gateway = ApiGateway::from_manifest("dev", &[("bot", Arc::new(Bot(bot)) as Arc<dyn HttpFunction>), ("api", Arc::new(Api(api)))])?;
     let listener = tokio::net::TcpListener::bind(gateway_addr).await.map_err(|e| format!("the gateway on {gateway_addr}: {e}"))?;
     let gateway_url = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
@@ -134,5 +148,5 @@ pub async fn start(sdk: &aws_config::SdkConfig, env: impl Fn(&str) -> Option<Str
             }
         }
     }));
-    Ok(RunningFunctions { gateway_url, index, stop, tasks })
+    Ok(RunningFunctions { gateway_url, qdrant_url, index, stop, tasks })
 }

@@ -17,6 +17,8 @@ use siftgram_core::model::{ChannelId, PostKey};
 use siftgram_core::ports::{CollectionInfo, IndexError, IndexFilter, IndexHit, IndexQuery, IndexedChunk, SearchIndex};
 use std::collections::HashMap;
 
+pub mod serve;
+
 const DENSE: &str = "dense";
 const KEYWORDS: &str = "keywords";
 /// Candidates each prefetch contributes per result wanted (as in the embedded index).
@@ -26,10 +28,21 @@ const MIN_CANDIDATES: u64 = 50;
 pub struct QdrantIndex {
     client: Qdrant,
     collection: String,
+    /// The collection as last opened here: vectors of another dimension are refused before a
+    /// request is sent, with the port's error rather than Qdrant's text.
+    opened: std::sync::RwLock<Option<CollectionInfo>>,
 }
 
 fn backend(e: impl std::fmt::Display) -> IndexError {
     IndexError::Backend(e.to_string())
+}
+
+/// Qdrant's answer in the port's terms: a collection that does not exist is one not opened.
+fn grpc(e: qdrant_client::QdrantError) -> IndexError {
+    match &e {
+        qdrant_client::QdrantError::ResponseError { status } if status.code() == tonic::Code::NotFound => IndexError::NotOpen,
+        _ => backend(e),
+    }
 }
 
 /// A stable point id for (channel, message, chunk): FNV-1a over the three numbers.
@@ -75,7 +88,20 @@ impl QdrantIndex {
     /// `url` is the gRPC endpoint (`http://host:6334`); `api_key` for Qdrant Cloud.
     pub fn connect(url: &str, api_key: Option<String>, collection: &str) -> Result<QdrantIndex, IndexError> {
         let client = Qdrant::from_url(url).api_key(api_key).skip_compatibility_check().build().map_err(backend)?;
-        Ok(QdrantIndex { client, collection: collection.to_owned() })
+        Ok(QdrantIndex { client, collection: collection.to_owned(), opened: std::sync::RwLock::new(None) })
+    }
+
+    fn remember(&self, info: &CollectionInfo) {
+        if let Ok(mut opened) = self.opened.write() {
+            *opened = Some(info.clone());
+        }
+    }
+
+    fn check_dimension(&self, got: usize) -> Result<(), IndexError> {
+        match self.opened.read().ok().and_then(|o| o.as_ref().map(|i| i.dimension)) {
+            Some(expected) if expected != got => Err(IndexError::Dimension { expected, got }),
+            _ => Ok(()),
+        }
     }
 
     async fn create(&self, info: &CollectionInfo) -> Result<(), IndexError> {
@@ -85,19 +111,19 @@ impl QdrantIndex {
         sparse.add_named_vector_params(KEYWORDS, SparseVectorParamsBuilder::default().modifier(Modifier::Idf));
         let mut request: qdrant_client::qdrant::CreateCollection =
             CreateCollectionBuilder::new(&self.collection).vectors_config(dense).sparse_vectors_config(sparse).into();
-        request.metadata = HashMap::from([("model".to_owned(), Value::from(info.model.clone())), ("dimension".to_owned(), Value::from(info.dimension as i64))]);
-        self.client.create_collection(request).await.map_err(backend)?;
+        request.metadata = serve::collection_metadata(info);
+        self.client.create_collection(request).await.map_err(grpc)?;
         for (field, kind) in [("channel_id", FieldType::Integer), ("message_id", FieldType::Integer), ("date", FieldType::Integer), ("tags", FieldType::Keyword)] {
-            self.client.create_field_index(CreateFieldIndexCollectionBuilder::new(&self.collection, field, kind).wait(true)).await.map_err(backend)?;
+            self.client.create_field_index(CreateFieldIndexCollectionBuilder::new(&self.collection, field, kind).wait(true)).await.map_err(grpc)?;
         }
         Ok(())
     }
 
     async fn stored_info(&self) -> Result<Option<CollectionInfo>, IndexError> {
-        if !self.client.collection_exists(&self.collection).await.map_err(backend)? {
+        if !self.client.collection_exists(&self.collection).await.map_err(grpc)? {
             return Ok(None);
         }
-        let info = self.client.collection_info(&self.collection).await.map_err(backend)?;
+        let info = self.client.collection_info(&self.collection).await.map_err(grpc)?;
         let metadata = info.result.and_then(|r| r.config).map(|c| c.metadata).unwrap_or_default();
         let model = match metadata.get("model").and_then(|v| v.kind.clone()) {
             Some(Kind::StringValue(s)) => s,
@@ -107,7 +133,7 @@ impl QdrantIndex {
         Ok(Some(CollectionInfo { model, dimension }))
     }
 
-    fn point(c: &IndexedChunk) -> PointStruct {
+    pub(crate) fn point(c: &IndexedChunk) -> PointStruct {
         let vectors = NamedVectors::default()
             .add_vector(DENSE, qdrant_client::qdrant::Vector::new_dense(c.dense.clone()))
             .add_vector(KEYWORDS, qdrant_client::qdrant::Vector::new_sparse(c.sparse.indices.clone(), c.sparse.values.clone()));
@@ -127,17 +153,21 @@ impl QdrantIndex {
 impl SearchIndex for QdrantIndex {
     async fn open_collection(&self, info: &CollectionInfo) -> Result<(), IndexError> {
         match self.stored_info().await? {
-            None => self.create(info).await,
-            Some(found) if found == *info => Ok(()),
-            Some(found) => Err(IndexError::ModelMismatch { expected: info.clone(), found }),
+            None => self.create(info).await?,
+            Some(found) if found == *info => {}
+            Some(found) => return Err(IndexError::ModelMismatch { expected: info.clone(), found }),
         }
+        self.remember(info);
+        Ok(())
     }
 
     async fn recreate_collection(&self, info: &CollectionInfo) -> Result<(), IndexError> {
-        if self.client.collection_exists(&self.collection).await.map_err(backend)? {
-            self.client.delete_collection(&self.collection).await.map_err(backend)?;
+        if self.client.collection_exists(&self.collection).await.map_err(grpc)? {
+            self.client.delete_collection(&self.collection).await.map_err(grpc)?;
         }
-        self.create(info).await
+        self.create(info).await?;
+        self.remember(info);
+        Ok(())
     }
 
     /// New chunks are written first (same ids overwrite), then chunks beyond the new count are
@@ -146,18 +176,21 @@ impl SearchIndex for QdrantIndex {
         if let Some(c) = chunks.iter().find(|c| c.post != post) {
             return Err(IndexError::Invalid(format!("chunk of {} upserted as {post}", c.post)));
         }
+        for c in &chunks {
+            self.check_dimension(c.dense.len())?;
+        }
         if !chunks.is_empty() {
             let points: Vec<PointStruct> = chunks.iter().map(QdrantIndex::point).collect();
-            self.client.upsert_points(UpsertPointsBuilder::new(&self.collection, points).wait(true)).await.map_err(backend)?;
+            self.client.upsert_points(UpsertPointsBuilder::new(&self.collection, points).wait(true)).await.map_err(grpc)?;
         }
         let mut stale = post_filter(post);
         stale.must.push(Condition::range("chunk", Range { gte: Some(chunks.len() as f64), ..Range::default() }));
-        self.client.delete_points(DeletePointsBuilder::new(&self.collection).points(stale).wait(true)).await.map_err(backend)?;
+        self.client.delete_points(DeletePointsBuilder::new(&self.collection).points(stale).wait(true)).await.map_err(grpc)?;
         Ok(())
     }
 
     async fn delete_post(&self, post: PostKey) -> Result<(), IndexError> {
-        self.client.delete_points(DeletePointsBuilder::new(&self.collection).points(post_filter(post)).wait(true)).await.map_err(backend)?;
+        self.client.delete_points(DeletePointsBuilder::new(&self.collection).points(post_filter(post)).wait(true)).await.map_err(grpc)?;
         Ok(())
     }
 
@@ -165,6 +198,7 @@ impl SearchIndex for QdrantIndex {
         if query.filter.channels.is_empty() || query.limit == 0 {
             return Ok(Vec::new());
         }
+        self.check_dimension(query.dense.len())?;
         let filter = to_filter(&query.filter);
         let candidates = (query.limit as u64 * CANDIDATES_PER_RESULT).max(MIN_CANDIDATES);
         let mut request = QueryPointsBuilder::new(&self.collection)
@@ -174,7 +208,7 @@ impl SearchIndex for QdrantIndex {
             request = request.add_prefetch(PrefetchQueryBuilder::default().query(Query::new_nearest(sparse)).using(KEYWORDS).filter(filter).limit(candidates));
         }
         let request = request.query(Query::new_fusion(Fusion::Rrf)).limit(query.limit as u64).with_payload(true);
-        let response = self.client.query(request).await.map_err(backend)?;
+        let response = self.client.query(request).await.map_err(grpc)?;
         response
             .result
             .iter()
@@ -192,7 +226,7 @@ impl SearchIndex for QdrantIndex {
     }
 
     async fn count(&self) -> Result<u64, IndexError> {
-        let response = self.client.count(CountPointsBuilder::new(&self.collection).exact(true)).await.map_err(backend)?;
+        let response = self.client.count(CountPointsBuilder::new(&self.collection).exact(true)).await.map_err(grpc)?;
         Ok(response.result.map_or(0, |r| r.count))
     }
 }

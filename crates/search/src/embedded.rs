@@ -251,6 +251,11 @@ impl EmbeddedIndex {
         Ok(EmbeddedIndex { inner: Arc::new(Inner { db, state: RwLock::new(state) }) })
     }
 
+    /// The model and dimension the collection was opened with; None before the first open.
+    pub fn collection(&self) -> Option<CollectionInfo> {
+        self.inner.state.read().ok().and_then(|s| s.info.clone())
+    }
+
     async fn blocking<T: Send + 'static>(&self, f: impl FnOnce(&Inner) -> Result<T, IndexError> + Send + 'static) -> Result<T, IndexError> {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || f(&inner)).await.map_err(backend)?

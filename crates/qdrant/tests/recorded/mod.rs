@@ -1,11 +1,12 @@
-//! A gRPC server speaking Qdrant's real protocol (the service definitions shipped in
-//! qdrant-client) that records what the adapter sends and answers with recorded responses.
+//! A gRPC server speaking Qdrant's real protocol (`siftgram_qdrant::serve`, over the service
+//! definitions shipped in qdrant-client) that records what the adapter sends and answers with
+//! recorded responses.
 //! No Qdrant server can run in CI here (see ../shared/notes/search.md), so this is how the
 //! adapter's requests and its reading of the answers are tested.
 
 mod services;
 
-use qdrant_client::qdrant::{self as q, collections_server::CollectionsServer, points_server::PointsServer};
+use qdrant_client::qdrant as q;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -36,14 +37,6 @@ pub struct RecordedQdrant {
     state: Arc<Mutex<State>>,
 }
 
-pub(crate) fn done() -> q::PointsOperationResponse {
-    q::PointsOperationResponse {
-        result: Some(q::UpdateResult { operation_id: Some(1), status: q::UpdateStatus::Completed as i32 }),
-        time: 0.0,
-        usage: None,
-    }
-}
-
 impl RecordedQdrant {
     pub fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().expect("state lock")
@@ -59,8 +52,7 @@ impl RecordedQdrant {
     pub async fn start(&self) -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
-        let router = tonic::transport::Server::builder().add_service(PointsServer::new(self.clone())).add_service(CollectionsServer::new(self.clone()));
-        tokio::spawn(router.serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)));
+        tokio::spawn(siftgram_qdrant::serve::serve(Arc::new(self.clone()), listener, std::future::pending()));
         url
     }
 }

@@ -140,6 +140,26 @@ mod localstack {
         let (_, answer) = ask("/ask borrow checker that explains itself").await;
         assert!(answer.html.as_deref().is_some_and(|h| h.contains(&format!("https://t.me/rust_news/{live}"))), "the live post is cited: {answer:?}");
 
+        // A message the indexer cannot take: failed at every receive, it reaches the posts queue's
+        // dead letters after the declared receives (five), not before. The visibility of this
+        // test's own queue is cut to 1 s so the five receives take seconds rather than minutes.
+        let sqs = aws_sdk_sqs::Client::new(sdk);
+        let posts_url = siftgram_aws::SqsQueue::open(&sqs, prefix, siftgram_core::schema::queue_spec("posts").unwrap()).await.unwrap().url().to_owned();
+        sqs.set_queue_attributes().queue_url(posts_url).attributes(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout, "1").send().await.unwrap();
+        posts.send(siftgram_core::ports::OutgoingMessage::new("{\"not\": \"a posts message\"}")).await.unwrap();
+        let dead = sys.dead_letters(&siftgram_core::schema::queue_spec("posts").unwrap()).await;
+        let deadline = Instant::now() + PATIENCE;
+        let buried = loop {
+            if let Some(message) = dead.receive(1, Duration::from_secs(1)).await.unwrap().pop() {
+                break message;
+            }
+            assert!(Instant::now() < deadline, "the poison message never reached the dead letters");
+        };
+        assert_eq!(buried.body, "{\"not\": \"a posts message\"}");
+        let declared = siftgram_core::schema::queue_spec("posts").unwrap().max_receives;
+        assert!(buried.receive_count > declared, "received {} times (this read included); declared {declared}", buried.receive_count);
+        assert_eq!(repo.channel_stats(channel).await.unwrap().post_count, 40 + 1, "nothing stored from it");
+
         functions.shutdown().await;
         node.shutdown(Duration::from_secs(10)).await;
         sys.cleanup().await;

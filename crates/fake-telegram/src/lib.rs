@@ -6,7 +6,7 @@
 //! every call, and serves injected updates through `getUpdates`. Point teloxide at it with
 //! `Bot::new(FakeTelegram::TOKEN).set_api_url(fake.api_url())`.
 
-mod html;
+pub mod html;
 mod methods;
 mod state;
 mod updates;

@@ -25,7 +25,41 @@ pub struct TestBot {
     pub service: BotService,
     pub jobs: Arc<dyn Queue>,
     pub commands: Arc<dyn Queue>,
+    /// The bot's own handles on the jobs and commands queues, which can be made to fail.
+    jobs_outage: Arc<QueueOutage>,
+    commands_outage: Arc<QueueOutage>,
     next_code: AtomicU32,
+}
+
+/// A queue whose next sends fail (a backend outage), then work again.
+pub struct QueueOutage {
+    queue: Arc<dyn Queue>,
+    failing: AtomicU32,
+}
+
+#[async_trait::async_trait]
+impl Queue for QueueOutage {
+    fn spec(&self) -> &siftgram_core::ports::QueueSpec {
+        self.queue.spec()
+    }
+    async fn send_batch(&self, messages: Vec<siftgram_core::ports::OutgoingMessage>) -> Result<(), siftgram_core::ports::QueueError> {
+        if self.failing.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
+            return Err(siftgram_core::ports::QueueError::Backend("the queue is unavailable (a test's outage)".into()));
+        }
+        self.queue.send_batch(messages).await
+    }
+    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<siftgram_core::ports::ReceivedMessage>, siftgram_core::ports::QueueError> {
+        self.queue.receive(max, wait).await
+    }
+    async fn ack(&self, receipt: &siftgram_core::ports::Receipt) -> Result<(), siftgram_core::ports::QueueError> {
+        self.queue.ack(receipt).await
+    }
+    async fn release(&self, receipt: &siftgram_core::ports::Receipt, delay: Duration) -> Result<(), siftgram_core::ports::QueueError> {
+        self.queue.release(receipt, delay).await
+    }
+    async fn approximate_len(&self) -> Result<usize, siftgram_core::ports::QueueError> {
+        self.queue.approximate_len().await
+    }
 }
 
 /// Settings for stories: generous rate limit so that stories are not throttled by accident.
@@ -59,15 +93,27 @@ impl TestBot {
         let jobs = system.queue(queue_spec("jobs").expect("jobs queue in schema")).await;
         let commands = system.queue(queue_spec("commands").expect("commands queue in schema")).await;
         let bot = Bot::new(FakeTelegram::TOKEN).set_api_url(telegram.api_url().parse().expect("url"));
+        let jobs_outage = Arc::new(QueueOutage { queue: jobs.clone(), failing: AtomicU32::new(0) });
+        let commands_outage = Arc::new(QueueOutage { queue: commands.clone(), failing: AtomicU32::new(0) });
         let services = Services {
             repo: system.repo.clone(),
-            jobs: jobs.clone(),
-            commands: commands.clone(),
+            jobs: jobs_outage.clone(),
+            commands: commands_outage.clone(),
             out: Outbox { bot, budget: settings.max_retry_wait },
             settings,
         };
         let service = BotService::new(services).await.expect("bot service builds against the fake");
-        TestBot { telegram, service, jobs, commands, next_code: AtomicU32::new(0) }
+        TestBot { telegram, service, jobs, commands, jobs_outage, commands_outage, next_code: AtomicU32::new(0) }
+    }
+
+    /// The bot's next `n` sends to the jobs queue fail.
+    pub fn jobs_fail_next(&self, n: u32) {
+        self.jobs_outage.failing.store(n, Ordering::SeqCst);
+    }
+
+    /// The bot's next `n` sends to the session commands queue fail.
+    pub fn commands_fail_next(&self, n: u32) {
+        self.commands_outage.failing.store(n, Ordering::SeqCst);
     }
 
     /// A Russian-speaking Telegram user.

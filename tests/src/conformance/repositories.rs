@@ -214,6 +214,20 @@ pub async fn daily_quotas_are_counted_and_enforced(sys: &mut TestSystem) {
     assert_eq!(sys.repo.daily_usage(uid(60), DailyQuota::RagQueries).await.unwrap(), 10);
     sys.clock.advance(86_400);
     assert_eq!(sys.repo.consume_daily_quota(uid(60), DailyQuota::RagQueries).await.unwrap(), 1, "a new day, a new quota");
+    // Counted once per work: the same update's work asking again is not counted again, even
+    // once the limit is reached; other work is.
+    assert_eq!(sys.repo.consume_daily_quota_once(uid(60), DailyQuota::RagQueries, "u7").await.unwrap(), 2);
+    assert_eq!(sys.repo.consume_daily_quota_once(uid(60), DailyQuota::RagQueries, "u7").await.unwrap(), 2);
+    for n in 3..=10 {
+        assert_eq!(sys.repo.consume_daily_quota_once(uid(60), DailyQuota::RagQueries, &format!("w{n}")).await.unwrap(), n);
+    }
+    assert_eq!(sys.repo.consume_daily_quota_once(uid(60), DailyQuota::RagQueries, "w10").await.unwrap(), 10, "a retry at the limit is not refused");
+    assert!(sys.repo.consume_daily_quota_once(uid(60), DailyQuota::RagQueries, "w11").await.is_err());
+    // What an update's work sent is found again by its retry.
+    assert_eq!(sys.repo.sent_for_work("u7", "working").await.unwrap(), None);
+    sys.repo.record_sent_for_work("u7", "working", 4242).await.unwrap();
+    assert_eq!(sys.repo.sent_for_work("u7", "working").await.unwrap(), Some(4242));
+    assert_eq!(sys.repo.sent_for_work("u8", "working").await.unwrap(), None);
 }
 
 pub async fn admins_grant_tiers_and_history_is_kept(sys: &mut TestSystem) {

@@ -22,6 +22,8 @@ macro_rules! bot_stories {
             ask_is_refused_after_the_daily_quota,
             search_recommend_and_digest_enqueue_jobs_within_the_plan,
             a_redelivered_update_gets_no_second_reply,
+            a_question_whose_job_could_not_be_queued_is_shown_counted_and_queued_once,
+            a_channel_whose_lookup_could_not_be_queued_is_looked_up_with_one_message,
             a_forged_or_missing_secret_is_refused_and_writes_nothing,
             malformed_json_is_refused_and_writes_nothing,
             telegrams_retry_after_is_respected,
@@ -243,6 +245,42 @@ pub async fn a_redelivered_update_gets_no_second_reply(sys: &mut TestSystem) {
     assert_eq!(bot.bot_message_count(111), replies);
     assert_eq!(bot.take_jobs().await.len(), 1);
     assert_eq!(sys.repo.daily_usage(uid(111), siftgram_core::rules::DailyQuota::RagQueries).await.unwrap(), 1);
+}
+
+/// The jobs queue fails after the "⏳" was shown and the question counted: the webhook answers
+/// 500, Telegram delivers the update again, and the retry reuses both.
+pub async fn a_question_whose_job_could_not_be_queued_is_shown_counted_and_queued_once(sys: &mut TestSystem) {
+    let bot = TestBot::start(sys).await;
+    let anna = bot.member(140, Tier::Basic).await;
+    let update = anna.says("/ask что нового?");
+    bot.jobs_fail_next(2);
+    assert_eq!(bot.deliver(&update).await.status, 500, "the job was not queued: Telegram must retry");
+    assert_eq!(bot.deliver(&update).await.status, 500);
+    assert_eq!(bot.deliver(&update).await.status, 200);
+    let shown: Vec<_> = bot.telegram.bot_messages(140).into_iter().filter(|m| m.text.starts_with('⏳')).collect();
+    assert_eq!(shown.len(), 1, "one ⏳: {shown:?}");
+    let jobs = bot.take_jobs().await;
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].reply.message_id, Some(shown[0].message_id), "the job edits the ⏳ that was shown");
+    assert_eq!(sys.repo.daily_usage(uid(140), siftgram_core::rules::DailyQuota::RagQueries).await.unwrap(), 1, "counted once");
+    let next = bot.says(&anna, "/ask и ещё?").await;
+    assert!(next.text.starts_with('⏳'));
+    assert_eq!(sys.repo.daily_usage(uid(140), siftgram_core::rules::DailyQuota::RagQueries).await.unwrap(), 2, "another update counts again");
+}
+
+pub async fn a_channel_whose_lookup_could_not_be_queued_is_looked_up_with_one_message(sys: &mut TestSystem) {
+    let bot = TestBot::start(sys).await;
+    let anna = bot.member(141, Tier::Basic).await;
+    let update = anna.says("/add_channel @rust_news");
+    bot.commands_fail_next(1);
+    assert_eq!(bot.deliver(&update).await.status, 500);
+    assert_eq!(bot.deliver(&update).await.status, 200);
+    let shown: Vec<_> = bot.telegram.bot_messages(141).into_iter().filter(|m| m.text.starts_with('⏳')).collect();
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    let commands = bot.take_commands().await;
+    assert_eq!(commands.len(), 1, "{commands:?}");
+    let SessionCommand::ResolveChannel { reply, .. } = &commands[0] else { panic!("{commands:?}") };
+    assert_eq!(reply.message_id, Some(shown[0].message_id));
 }
 
 pub async fn a_forged_or_missing_secret_is_refused_and_writes_nothing(sys: &mut TestSystem) {

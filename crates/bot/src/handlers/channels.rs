@@ -31,8 +31,8 @@ pub async fn add_channel(services: Arc<Services>, caller: Caller, arg: String) -
     if let Some(channel) = services.repo.find_channel_by_username(username.as_str()).await?
         && follows(&services, &caller, channel.id).await?
     {
-        let Some(sent) = reply(format!("{} {}", t.already_following(&channel.title), t.checking_for_posts())).await? else { return Ok(()) };
-        let command = SessionCommand::SyncChannel { id: caller.work_id(), user: caller.user.id, channel: channel.id, reply: caller.reply_to(sent.id) };
+        let Some(sent) = super::send_once(&services, &caller, format!("{} {}", t.already_following(&channel.title), t.checking_for_posts()), None).await? else { return Ok(()) };
+        let command = SessionCommand::SyncChannel { id: caller.work_id(), user: caller.user.id, channel: channel.id, reply: caller.reply_to(sent) };
         return enqueue_command(&services, &command).await;
     }
     let now = services.repo.clock().now();
@@ -40,8 +40,8 @@ pub async fn add_channel(services: Arc<Services>, caller: Caller, arg: String) -
         reply(t.channel_limit(tier, limit)).await?;
         return Ok(());
     }
-    let Some(sent) = reply(t.resolving_channel(username.as_str())).await? else { return Ok(()) };
-    let command = SessionCommand::ResolveChannel { id: caller.work_id(), user: caller.user.id, username, reply: caller.reply_to(sent.id) };
+    let Some(sent) = super::send_once(&services, &caller, t.resolving_channel(username.as_str()), None).await? else { return Ok(()) };
+    let command = SessionCommand::ResolveChannel { id: caller.work_id(), user: caller.user.id, username, reply: caller.reply_to(sent) };
     enqueue_command(&services, &command).await
 }
 

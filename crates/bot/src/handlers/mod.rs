@@ -29,6 +29,19 @@ pub async fn refuse_button(services: Arc<Services>, caller: Caller, query: telox
     services.out.answer_callback(&query.id, Some(caller.texts().no_access_button())).await
 }
 
+/// Sends the reply that the update's queued work will edit ("⏳ …"), once per update: handled
+/// again after a failure (its job or command could not be queued), the update finds the message
+/// its first try sent instead of sending another. None when the user blocked the bot.
+pub(crate) async fn send_once(services: &Services, caller: &Caller, text: String, markup: Option<InlineKeyboardMarkup>) -> Result<Option<teloxide::types::MessageId>, crate::error::BotError> {
+    let work = caller.work_id();
+    if let Some(id) = services.repo.sent_for_work(&work, "reply").await? {
+        return Ok(Some(teloxide::types::MessageId(id as i32)));
+    }
+    let Some(sent) = services.out.send(caller.chat, text, markup).await? else { return Ok(None) };
+    services.repo.record_sent_for_work(&work, "reply", i64::from(sent.id.0)).await?;
+    Ok(Some(sent.id))
+}
+
 /// A one-button keyboard opening a Mini App page.
 pub(crate) fn web_app_button(text: String, url: &str) -> Option<InlineKeyboardMarkup> {
     match url::Url::parse(url) {

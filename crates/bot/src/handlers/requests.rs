@@ -46,10 +46,10 @@ async fn checked_text(services: &Services, caller: &Caller, text: &str, usage: S
     }
 }
 
-/// Counts one of today's questions, then enqueues; over the quota the user is told instead.
+/// Counts one of today's questions (once per update), then enqueues; over the quota the user is told instead.
 /// A digest on request counts as a question: it may cost a model call.
 pub(crate) async fn enqueue_with_quota(services: &Services, caller: &Caller, request: JobRequest, working: String) -> HandlerResult {
-    match services.repo.consume_daily_quota(caller.user.id, DailyQuota::RagQueries).await {
+    match services.repo.consume_daily_quota_once(caller.user.id, DailyQuota::RagQueries, &caller.work_id()).await {
         Ok(_) => enqueue(services, caller, request, working).await,
         Err(RepoError::Limit(LimitError::Daily { tier, limit, .. })) => {
             services.out.send(caller.chat, caller.texts().daily_limit(tier, limit), None).await?;
@@ -59,9 +59,10 @@ pub(crate) async fn enqueue_with_quota(services: &Services, caller: &Caller, req
     }
 }
 
+/// Shows "⏳" (once per update, see `send_once`) and queues the job that will edit it.
 pub(crate) async fn enqueue(services: &Services, caller: &Caller, request: JobRequest, working: String) -> HandlerResult {
-    let Some(sent) = services.out.send(caller.chat, working, None).await? else { return Ok(()) };
-    let job = Job { id: caller.work_id(), user: caller.user.id, reply: caller.reply_to(sent.id), request, delivery: Delivery::Chat };
+    let Some(shown) = super::send_once(services, caller, working, None).await? else { return Ok(()) };
+    let job = Job { id: caller.work_id(), user: caller.user.id, reply: caller.reply_to(shown), request, delivery: Delivery::Chat };
     let body = serde_json::to_string(&job).expect("jobs serialize");
     services.jobs.send(OutgoingMessage::new(body)).await?;
     Ok(())

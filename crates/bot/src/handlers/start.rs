@@ -72,8 +72,8 @@ pub async fn login(services: Arc<Services>, caller: Caller, code: String) -> Han
 async fn start_qr_login(services: &Services, caller: &Caller, invite: Option<InviteCode>) -> HandlerResult {
     let t = caller.texts();
     let button = web_app_button(t.login_button(), &services.settings.login_page());
-    let Some(sent) = services.out.send(caller.chat, t.login_started(), button).await? else { return Ok(()) };
-    let command = SessionCommand::StartQrLogin { id: caller.work_id(), user: caller.user.id, invite, reply: caller.reply_to(sent.id) };
+    let Some(sent) = super::send_once(services, caller, t.login_started(), button).await? else { return Ok(()) };
+    let command = SessionCommand::StartQrLogin { id: caller.work_id(), user: caller.user.id, invite, reply: caller.reply_to(sent) };
     enqueue_command(services, &command).await
 }
 

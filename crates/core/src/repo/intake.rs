@@ -1,5 +1,6 @@
 //! Bot intake state: which Telegram updates were already taken in (a redelivered webhook is a
-//! no-op) and each user's rate-limit token bucket.
+//! no-op), the messages an update's handling already sent (so handling it again after a failure
+//! does not send them twice) and each user's rate-limit token bucket.
 
 use super::codec::{decode, item_of};
 use super::users::user_pk;
@@ -11,6 +12,10 @@ use crate::rules::{RateDecision, RateLimit, TokenBucket};
 
 /// Telegram gives up redelivering an update well within a day; a week is a wide margin.
 const UPDATE_CLAIM_TTL_SECS: i64 = 7 * 24 * 3600;
+
+fn sent_key(work: &str, what: &str) -> Key {
+    Key::new(format!("work#{work}"), format!("sent#{what}"))
+}
 
 fn update_key(update_id: u32) -> Key {
     Key::new(format!("update#{update_id}"), "update")
@@ -94,6 +99,21 @@ impl Repository {
         // Only the claim's holder calls this, so a plain put cannot race another writer.
         self.store.put(claim_item(update_id, state, failures, now), Condition::Always).await?;
         Ok(outcome)
+    }
+
+    /// The message an update's work already sent as `what` (e.g. its "⏳" reply), if any.
+    pub async fn sent_for_work(&self, work: &str, what: &str) -> Result<Option<i64>, RepoError> {
+        let item = self.store.get(&sent_key(work, what)).await?;
+        Ok(item.and_then(|i| i.attr("message_id").and_then(|v| v.as_i64())))
+    }
+
+    /// Records that `work` sent `message_id` as `what`, for as long as its update may be retried.
+    pub async fn record_sent_for_work(&self, work: &str, what: &str, message_id: i64) -> Result<(), RepoError> {
+        let mut attrs = Attrs::new();
+        attrs.insert("message_id".into(), message_id.into());
+        let item = Item::new(sent_key(work, what), attrs).expiring_at(self.clock.now().plus_secs(UPDATE_CLAIM_TTL_SECS));
+        self.store.put(item, Condition::Always).await?;
+        Ok(())
     }
 
     /// Takes one token from `user`'s bucket (their bot updates).

@@ -31,6 +31,9 @@ fn tier_change_item(change: &TierChange) -> Item {
     item_of(Key::new(user_pk(change.user), sk), change)
 }
 
+/// How many of the latest counted works a usage counter remembers (see `consume_daily_quota_once`).
+const RECENT_WORK_KEPT: usize = 32;
+
 impl Repository {
     /// Stores a new user; `AlreadyExists` if the id is taken.
     pub async fn create_user(&self, user: &User) -> Result<User, RepoError> {
@@ -250,14 +253,37 @@ impl Repository {
     /// Counts one use of a daily quota for `user_id`, refusing (and writing nothing) once the
     /// tier's limit for today (UTC) is reached. Returns how many are used today, this one included.
     pub async fn consume_daily_quota(&self, user_id: UserId, quota: DailyQuota) -> Result<u32, RepoError> {
+        self.count_daily_quota(user_id, quota, None).await
+    }
+
+    /// As `consume_daily_quota`, counted once for `work` (the id of an update's work): an
+    /// update handled again after a failure uses what its first try counted. Over the quota is
+    /// refused as usual, also for work counted before the day's limit changed.
+    pub async fn consume_daily_quota_once(&self, user_id: UserId, quota: DailyQuota, work: &str) -> Result<u32, RepoError> {
+        self.count_daily_quota(user_id, quota, Some(work)).await
+    }
+
+    async fn count_daily_quota(&self, user_id: UserId, quota: DailyQuota, work: Option<&str>) -> Result<u32, RepoError> {
         let (user, _) = self.require_user(user_id).await?;
         let day = self.clock.now().utc_day();
         let key = Key::new(user_pk(user_id), format!("usage#{day}#{}", quota.as_str()));
         self.rewrite(&key, "usage counter", |current, now| {
             let used = current.and_then(|i| i.attr("used")).and_then(|v| v.as_u64()).unwrap_or(0) as u32;
+            let mut counted: Vec<serde_json::Value> = current.and_then(|i| i.attr("works")).and_then(|v| v.as_array()).cloned().unwrap_or_default();
+            if let Some(work) = work
+                && counted.iter().any(|w| w.as_str() == Some(work))
+            {
+                return Ok((None, used));
+            }
             rules::check_daily_quota(quota, used, &user, &self.catalog, now)?;
             let mut attrs = crate::ports::Attrs::new();
             attrs.insert("used".into(), (used + 1).into());
+            if let Some(work) = work {
+                // The latest few are enough: a retry follows its first try within minutes.
+                counted.push(work.into());
+                let keep = counted.len().saturating_sub(RECENT_WORK_KEPT);
+                attrs.insert("works".into(), counted.split_off(keep).into());
+            }
             // Counters outlive their day only long enough for statistics.
             Ok((Some(Item::new(key.clone(), attrs).expiring_at(Timestamp((day + 3) * Timestamp::DAY))), used + 1))
         })

@@ -1,10 +1,11 @@
 //! Properties of what parses outside input in the domain: time phrases in questions, channel
-//! usernames and invite codes. Whatever the text, no panic; what is accepted is well-formed and
+//! usernames, invite codes, Telegram Desktop exports and JSONL post files. Whatever the text, no panic; what is accepted is well-formed and
 //! reads back as itself.
 
 use proptest::prelude::*;
 use siftgram_core::Timestamp;
 use siftgram_core::model::{InviteCode, Username};
+use siftgram_core::export::{read_desktop_export, read_posts_jsonl};
 use siftgram_core::retrieval::parse_time_window;
 
 /// Questions as users type them: time words of both languages, numbers, months, noise.
@@ -56,4 +57,53 @@ proptest! {
             prop_assert_eq!(InviteCode::parse(&format!("  {code}  ")), Ok(code));
         }
     }
+}
+
+/// The demo's sample, a real Telegram Desktop export (three channels).
+const SAMPLE: &str = include_str!("../../demo/sample/result.json");
+
+/// `json` with one character removed, doubled or replaced.
+fn damaged(json: &str, at: usize, how: u8, with: char) -> String {
+    let mut chars: Vec<char> = json.chars().collect();
+    let at = at % chars.len();
+    match how % 3 {
+        0 => {
+            chars.remove(at);
+        }
+        1 => chars.insert(at, chars[at]),
+        _ => chars[at] = with,
+    }
+    chars.into_iter().collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// A damaged export is read or refused with a reason; what is read holds valid posts only.
+    #[test]
+    fn a_damaged_export_is_read_or_refused_and_never_panics(at in any::<usize>(), how in any::<u8>(), with in any::<char>()) {
+        if let Ok(channels) = read_desktop_export(&damaged(SAMPLE, at, how, with)) {
+            for channel in channels {
+                prop_assert!(channel.posts.iter().all(|p| p.key.channel_id == channel.id));
+            }
+        }
+    }
+
+    #[test]
+    fn any_jsonl_is_read_or_refused_by_line(lines in proptest::collection::vec(prop_oneof![
+        "\\PC{0,60}",
+        (any::<i64>(), any::<i64>(), any::<i64>(), "\\PC{0,30}").prop_map(|(c, m, d, t)| serde_json::json!({"channel": c, "id": m, "date": d, "text": t}).to_string()),
+        (1i64..1_000_000, 1i64..100_000, "\\PC{0,30}").prop_map(|(c, m, t)| serde_json::json!({"channel": c, "id": m, "date": "2026-11-30T10:00:00", "text": t}).to_string()),
+    ], 0..8)) {
+        let text = lines.join("\n");
+        match read_posts_jsonl(&text) {
+            Ok(channels) => prop_assert_eq!(channels.iter().map(|c| c.posts.len()).sum::<usize>(), lines.iter().filter(|l| !l.trim().is_empty()).count()),
+            Err(e) => prop_assert!(e.to_string().contains("line"), "{e}"),
+        }
+    }
+}
+
+#[test]
+fn the_sample_export_itself_reads() {
+    assert_eq!(read_desktop_export(SAMPLE).unwrap().len(), 3);
 }

@@ -139,3 +139,57 @@ mod tests {
         assert_eq!((checked.repaired, checked.dropped), (1, 1));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::answer::context::assemble_context;
+    use crate::answer::tests_support::{Words, retrieved};
+    use proptest::prelude::*;
+
+    const POSTS: [&str; 4] = ["Доллар подорожал после заявления", "Нефть дешевеет третий день", "Weather is sunny in Moscow", "Выборы прошли спокойно"];
+
+    /// What a model writes: words of the posts and others, citations right and wrong, brackets
+    /// that are not citations, sentence ends.
+    fn model_text() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just("Доллар подорожал ".to_owned()), Just("Нефть дешевеет ".to_owned()), Just("sunny Moscow ".to_owned()), Just("Выборы ".to_owned()),
+            Just("Погода ".to_owned()), Just(". ".to_owned()), Just("!\n".to_owned()), Just("[x] ".to_owned()), Just("[".to_owned()), Just("]".to_owned()),
+            (0usize..12).prop_map(|n| format!("[{n}]")), (0usize..12, 0usize..12).prop_map(|(a, b)| format!("[{a}, {b}]")),
+            (0usize..12, 0usize..12).prop_map(|(a, b)| format!("[{a};{b}] ")), "\\PC{0,6}",
+        ];
+        proptest::collection::vec(piece, 0..30).prop_map(|p| p.concat())
+    }
+
+    /// The `[n]` markers of a checked text.
+    fn cited_numbers(text: &str) -> Vec<usize> {
+        markers(text).into_iter().flat_map(|m| m.numbers).collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// Whatever the model wrote, every citation left points at a listed source, sources are
+        /// numbered 1..n in order of first mention, and each is a post of the context.
+        #[test]
+        fn repaired_citations_always_point_at_listed_context_posts(text in model_text(), posts in 1usize..=4) {
+            let context = assemble_context(&POSTS[..posts].iter().enumerate().map(|(i, t)| retrieved(i as i64 + 1, t)).collect::<Vec<_>>(), 1000);
+            let checked = check_citations(&text, &context, &Words);
+            let cited = cited_numbers(&checked.text);
+            prop_assert!(cited.iter().all(|n| (1..=checked.sources.len()).contains(n)), "{:?} cites {:?} of {} sources", checked.text, cited, checked.sources.len());
+            let mut first_mentions: Vec<usize> = Vec::new();
+            for n in &cited {
+                if !first_mentions.contains(n) {
+                    first_mentions.push(*n);
+                }
+            }
+            prop_assert_eq!(first_mentions, (1..=checked.sources.len()).collect::<Vec<_>>(), "numbered in order of first mention: {:?}", checked.text);
+            for (i, source) in checked.sources.iter().enumerate() {
+                prop_assert_eq!(source.number, i + 1);
+                prop_assert!(context.iter().any(|c| c.post.post.key == source.key), "{:?} is not in the context", source.key);
+                prop_assert!(!checked.sources[..i].iter().any(|s| s.key == source.key), "listed twice");
+            }
+            prop_assert!(checked.repaired + checked.dropped <= cited_numbers(&text).len());
+        }
+    }
+}

@@ -52,3 +52,46 @@ impl Texts {
         pick(self.0, "⚠️ Telegram завершил сеанс Siftgram (например, из настроек устройств). Войдите снова: /login", "⚠️ Telegram ended Siftgram's session (e.g. from device settings). Sign in again: /login")
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use crate::texts::Texts;
+    use proptest::prelude::*;
+    use siftgram_core::model::Language;
+    use siftgram_fake_telegram::html::visible_text;
+
+    /// Names and reasons from Telegram or from users: markup characters, entities, emoji.
+    fn outside_text() -> impl Strategy<Value = String> {
+        prop_oneof!["\\PC{1,60}", "[<>&\"' a-zа-я🚀]{1,40}", Just("<b>bold</b> &amp; <a href=\"x\">".to_owned())]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+        /// Every text that carries a name or reason from outside parses as Telegram HTML and
+        /// shows that name verbatim, in both languages.
+        #[test]
+        fn outside_text_is_shown_verbatim_and_never_breaks_the_markup(name in outside_text(), english in any::<bool>(), posts in 0u64..100_000) {
+            let t = Texts(if english { Language::En } else { Language::Ru });
+            let sent = [
+                t.bad_channel(&name),
+                t.already_following(&name),
+                t.resolving_channel(&name),
+                t.channel_line(&name, Some(&name), posts, None),
+                t.channel_line(&name, None, posts, None),
+                t.confirm_remove(&name),
+                t.removed(&name),
+                t.login_refused(&name),
+                t.channel_added(&name, posts as u32),
+                t.channel_not_found(&name),
+                t.channel_private(&name),
+                t.channel_checked(&name, posts as usize),
+                t.channel_synced_elsewhere(&name),
+            ];
+            for text in sent {
+                let shown = visible_text(&text).map_err(|e| TestCaseError::fail(format!("{e}: {text:?}")))?;
+                prop_assert!(shown.contains(&name), "{name:?} not shown verbatim in {shown:?}");
+            }
+        }
+    }
+}

@@ -53,3 +53,28 @@ pub fn assert_no_secrets(secrets: &[(&str, &str)]) {
         }
     }
 }
+
+/// Panics naming the first secret found in any file under `dir` (the store, queues and index as
+/// bytes on disk), skipping the files named in `key_files` (where the node keeps its own keys).
+/// Returns how many files and bytes were searched.
+pub fn assert_not_stored(dir: &std::path::Path, secrets: &[(&str, &str)], key_files: &[&str]) -> (usize, u64) {
+    let mut files = vec![dir.to_path_buf()];
+    let (mut searched, mut bytes) = (0, 0);
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).expect("readable dir").map(|e| e.expect("entry").path()));
+            continue;
+        }
+        if key_files.iter().any(|k| path.file_name().is_some_and(|n| n == *k)) {
+            continue;
+        }
+        let content = std::fs::read(&path).expect("readable file");
+        for (what, secret) in secrets {
+            assert!(secret.len() >= 8, "{what} is long enough to search for");
+            assert!(!content.windows(secret.len()).any(|w| w == secret.as_bytes()), "the {what} is stored in clear in {}", path.display());
+        }
+        searched += 1;
+        bytes += content.len() as u64;
+    }
+    (searched, bytes)
+}

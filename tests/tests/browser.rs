@@ -159,12 +159,17 @@ async fn a_user_signs_in_by_qr_with_two_step_verification_and_an_admin_changes_t
     let read = |name: &str| std::fs::read_to_string(node._data.path().join(name)).unwrap().trim().to_owned();
     let session_key = read("session-keys").split_once(':').map(|(_, key)| key.split(',').next().unwrap().to_owned()).unwrap();
     let launch_hash = url::form_urlencoded::parse(launch_data(ADMIN, "ru").as_bytes()).find(|(k, _)| k == "hash").unwrap().1.into_owned();
-    siftgram_tests::logs::assert_no_secrets(&[
+    let secrets = [
         ("bot token", FakeTelegram::TOKEN.split_once(':').unwrap().1),
         ("2FA password", PASSWORD),
         ("wrong 2FA password", "wrong password"),
         ("session key", &session_key),
         ("operator token", &read("ops-token")),
         ("launch data signature", &launch_hash[..32]),
-    ]);
+    ];
+    siftgram_tests::logs::assert_no_secrets(&secrets);
+    // Nor is any of it stored: every file the node wrote (store, queues, index, the sealed
+    // session), as bytes, but the two files that hold its own keys.
+    let (files, bytes) = siftgram_tests::logs::assert_not_stored(node._data.path(), &secrets, &["session-keys", "ops-token"]);
+    assert!(files >= 2 && bytes > 10_000, "the node stored something: {files} files, {bytes} bytes");
 }

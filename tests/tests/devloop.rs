@@ -2,8 +2,8 @@
 //! events as the mapping declares (batch size, partial batch failures, redelivery, the queue's
 //! own dead-lettering), and refuses a mapping to a queue that does not exist; the API Gateway
 //! stand-in turns HTTP into REST proxy events for the bot function and answers unknown routes as
-//! API Gateway does; the cold-start tool starts each function's binary as Lambda does (Runtime
-//! API) and sees it ready for its first event, or its init fail with the reason.
+//! API Gateway does. (The cold-start tool's own test lives beside the binary it starts:
+//! functions/bot/tests/lambda_start.rs.)
 
 use async_trait::async_trait;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
@@ -152,33 +152,5 @@ mod localstack {
         let failing = http.get(format!("{url}/api/me")).send().await.unwrap();
         assert_eq!(failing.status(), 502, "a failed integration");
         sys.cleanup().await;
-    }
-
-    /// The functions' binaries from this workspace's build (next to this test's own binary).
-    fn function_binary(name: &str) -> std::path::PathBuf {
-        let exe = std::env::current_exe().unwrap();
-        let dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-        let binary = dir.join(name);
-        assert!(binary.exists(), "{} missing: `cargo test --workspace` builds it (or cargo build -p siftgram-fn-{name})", binary.display());
-        binary
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn every_function_started_as_lambda_starts_it_asks_for_its_first_event_and_a_missing_setting_stops_init_by_name() {
-        use siftgram_devloop::cold_start::{function_env, measure_once, stand_ins};
-        let stand_ins = stand_ins(&siftgram_tests::localstack_endpoint()).await.expect("LocalStack and the stand-ins");
-        for function in ["bot", "api", "indexer", "worker", "scheduler"] {
-            let figure = measure_once(&function_binary(function), &function_env(function, &stand_ins.endpoints)).await;
-            let figure = figure.unwrap_or_else(|e| panic!("{function}: {e}"));
-            assert!(figure.peak_rss_kib > 0, "{function}: {figure:?}");
-        }
-        let mut without_token = function_env("bot", &stand_ins.endpoints);
-        without_token.remove("TELEGRAM_BOT_TOKEN");
-        let refused = measure_once(&function_binary("bot"), &without_token).await.expect_err("no token, no bot");
-        assert!(refused.contains("TELEGRAM_BOT_TOKEN"), "{refused}");
-        let mut no_index = function_env("worker", &stand_ins.endpoints);
-        no_index.remove("SIFTGRAM_QDRANT_URL");
-        let refused = measure_once(&function_binary("worker"), &no_index).await.expect_err("no index, no worker");
-        assert!(refused.contains("SIFTGRAM_QDRANT_URL"), "{refused}");
     }
 }

@@ -6,6 +6,7 @@ pub mod answers;
 pub mod api;
 pub mod conformance;
 pub mod lambda;
+pub mod load;
 pub mod bot;
 pub mod browser;
 pub mod logs;

@@ -114,14 +114,17 @@ impl EvalSystem {
         let mut user = User::new(reader, "eval", Default::default(), clock.now()).map_err(|e| err(&e))?;
         user.tier = siftgram_core::model::Tier::Enterprise; // follows every channel of the corpus
         repo.create_user(&user).await.map_err(|e| err(&e))?;
+        let mut progress = crate::progress::Progress::new("eval: indexing", "posts", Some(corpus.iter().map(|c| c.posts.len() as u64).sum()));
         for channel in corpus {
             let title = if channel.title.trim().is_empty() { format!("Channel {}", channel.id) } else { channel.title.clone() };
             repo.save_channel(&Channel::new(channel.id, None, &title).map_err(|e| err(&e))?).await.map_err(|e| err(&e))?;
             repo.subscribe(reader, channel.id).await.map_err(|e| err(&e))?;
             for post in &channel.posts {
                 indexer.apply(PostMessage::Publish { post: post.clone() }).await.map_err(|e| err(&e))?;
+                progress.add(1);
             }
         }
+        progress.finish();
         let retriever = Arc::new(Retriever { repo: repo.clone(), index: Arc::new(index), embedder, keywords });
         Ok(EvalSystem { repo, retriever, reader, clock })
     }
@@ -133,7 +136,9 @@ impl EvalSystem {
     /// Retrieval metrics over `questions`.
     pub async fn retrieval_metrics(&self, questions: &[EvalQuestion]) -> Result<Metrics, String> {
         let mut all = Vec::with_capacity(questions.len());
+        let mut progress = crate::progress::Progress::new("eval: retrieval", "questions", Some(questions.len() as u64));
         for q in questions {
+            progress.add(1);
             let request = RetrievalRequest { user: self.reader, question: q.q.clone(), limit: 10, now: self.now_for(q), recency_half_life_days: None, tags: Vec::new() };
             let ranked: Vec<PostKey> = self.retriever.retrieve(&request).await.map_err(|e| e.to_string())?.posts.iter().map(|p| p.post.key).collect();
             all.push(score(&ranked, &q.relevant));
@@ -146,7 +151,9 @@ impl EvalSystem {
         let settings = AskSettings { cache_secs: 1, ..AskSettings::default() };
         let asker = Asker { repo: self.repo.clone(), retriever: self.retriever.clone(), keywords: self.retriever.keywords.clone(), chat, settings };
         let mut m = AnswerMetrics { questions: questions.len(), ..Default::default() };
+        let mut progress = crate::progress::Progress::new("eval: answers", "questions", Some(questions.len() as u64));
         for q in questions {
+            progress.add(1);
             let now = self.now_for(q);
             let request = RetrievalRequest { user: self.reader, question: q.q.clone(), limit: settings.posts, now, recency_half_life_days: None, tags: Vec::new() };
             let context: Vec<PostKey> = self.retriever.retrieve(&request).await.map_err(|e| e.to_string())?.posts.iter().map(|p| p.post.key).collect();

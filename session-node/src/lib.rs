@@ -15,6 +15,7 @@ pub mod demo;
 pub mod eval;
 pub mod http;
 pub mod migrate;
+pub mod progress;
 pub mod scratch;
 pub mod search;
 pub mod sessions;

@@ -51,14 +51,21 @@ impl SearchServices {
 pub async fn reindex(backend: &Backend, config: &Config) -> Result<u64, String> {
     let search = SearchServices::assemble(backend, config).await?;
     search.index.recreate_collection(&search.indexer.collection()).await.map_err(|e| e.to_string())?;
+    let channels = backend.repo.list_channels().await.map_err(|e| e.to_string())?;
+    let mut total = 0;
+    for channel in &channels {
+        total += backend.repo.channel_stats(channel.id).await.map_err(|e| e.to_string())?.post_count;
+    }
+    let mut progress = crate::progress::Progress::new("reindex", "posts", Some(total));
     let mut done = 0;
-    for channel in backend.repo.list_channels().await.map_err(|e| e.to_string())? {
+    for channel in channels {
         let mut cursor = None;
         loop {
             let (posts, next) = backend.repo.channel_posts_oldest_first(channel.id, 100, cursor).await.map_err(|e| e.to_string())?;
             for post in posts {
                 search.indexer.reindex(post).await.map_err(|e| e.to_string())?;
                 done += 1;
+                progress.add(1);
             }
             cursor = next;
             if cursor.is_none() {
@@ -66,6 +73,7 @@ pub async fn reindex(backend: &Backend, config: &Config) -> Result<u64, String> 
             }
         }
     }
+    progress.finish();
     tracing::info!(posts = done, model = %search.indexer.collection().model, "index rebuilt");
     Ok(done)
 }

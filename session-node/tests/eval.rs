@@ -15,6 +15,8 @@ fn eval_on_the_sample_set_prints_metrics_good_enough_to_ship() {
     let row: Vec<&str> = stdout.lines().find(|l| l.starts_with("embedded")).expect("a row for the embedded backend").split_whitespace().collect();
     let value = |i: usize| row[i].parse::<f64>().unwrap();
     assert_eq!(row[1], "18");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.lines().any(|l| l.starts_with("[eval: indexing] ") && l.contains(" posts in ")), "indexing shows its progress: {stderr}");
     let (recall5, mrr) = (value(3), value(5));
     println!("{stdout}");
     assert!(recall5 >= 0.85, "recall@5 {recall5}");

@@ -85,7 +85,11 @@ impl Worker {
                 }
                 let asked = self.asker.ask(job.user, question, job.reply.language, now).await?;
                 tracing::info!(job = %job.id, kind = ?asked.answer.kind, cached = asked.from_cache, sources = asked.answer.sources.len(), "answered");
-                self.reply(&job.reply, &t.answer(&asked.answer)).await?;
+                let blocks = match asked.answer.kind {
+                    siftgram_core::answer::AnswerKind::Nothing => vec![t.nothing_found(&self.channels_searched(job.user).await?, siftgram_core::retrieval::parse_time_window(question, now).window)],
+                    _ => t.answer(&asked.answer),
+                };
+                self.reply(&job.reply, &blocks).await?;
             }
             JobRequest::Search { query } => {
                 let outcome = self.search(job, query).await?;
@@ -100,6 +104,17 @@ impl Worker {
         }
         self.repo.mark_done("job", &job.id, "").await?;
         Ok(())
+    }
+
+    /// The titles of the channels a question of `user`'s is searched in (the ones they follow).
+    async fn channels_searched(&self, user: siftgram_core::model::UserId) -> Result<Vec<String>, WorkError> {
+        let mut titles = Vec::new();
+        for sub in self.repo.subscriptions_of(user).await? {
+            if let Some(channel) = self.repo.get_channel(sub.channel).await? {
+                titles.push(channel.title);
+            }
+        }
+        Ok(titles)
     }
 
     async fn search(&self, job: &Job, query: &str) -> Result<SearchOutcome, WorkError> {

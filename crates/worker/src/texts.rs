@@ -7,7 +7,7 @@ use siftgram_core::answer::{Answer, AnswerKind, Citation};
 use siftgram_core::digest::DigestContent;
 use siftgram_core::discover::{Found, FoundSource, WebStatus};
 use siftgram_core::model::Language;
-use siftgram_core::retrieval::RetrievedPost;
+use siftgram_core::retrieval::{RetrievedPost, TimeWindow};
 
 #[derive(Clone, Copy, Debug)]
 pub struct WorkerTexts(pub Language);
@@ -73,6 +73,41 @@ impl WorkerTexts {
             out.push_str(&format!("\n{}. {}, {}", c.number, link(&c.link, &c.channel_title), date(c.date)));
         }
         out
+    }
+
+    /// Nothing found: what was searched — the channels (the first few by name) and the time
+    /// window the question named — so the user knows whether to add a channel or widen the window.
+    pub fn nothing_found(self, channels: &[String], window: Option<TimeWindow>) -> String {
+        if channels.is_empty() {
+            return self.pick(
+                "🤷 У вас пока нет каналов, искать негде. Добавьте: <code>/add_channel @канал</code>",
+                "🤷 You follow no channels yet, so there is nothing to search. Add one: <code>/add_channel @channel</code>",
+            );
+        }
+        const NAMED: usize = 5;
+        let mut names = channels.iter().take(NAMED).map(|c| escape(c)).collect::<Vec<_>>().join(", ");
+        if channels.len() > NAMED {
+            names.push_str(&match self.0 {
+                Language::Ru => format!(" и ещё {}", channels.len() - NAMED),
+                Language::En => format!(" and {} more", channels.len() - NAMED),
+            });
+        }
+        let span = window.map(|w| {
+            let until = w.until.map(|u| date(Timestamp(u.0 - 1)));
+            match (self.0, until) {
+                (Language::Ru, Some(u)) if u == date(w.since) => format!(" за {u}"),
+                (Language::En, Some(u)) if u == date(w.since) => format!(" on {u}"),
+                (Language::Ru, Some(u)) => format!(" за {} – {u}", date(w.since)),
+                (Language::Ru, None) => format!(" с {}", date(w.since)),
+                (Language::En, Some(u)) => format!(" from {} to {u}", date(w.since)),
+                (Language::En, None) => format!(" since {}", date(w.since)),
+            }
+        });
+        let span = span.unwrap_or_default();
+        match self.0 {
+            Language::Ru => format!("🤷 Ничего об этом не нашлось{span}. Искал в каналах ({}): {names}.", channels.len()),
+            Language::En => format!("🤷 I found nothing about that{span}. Searched {} channel{}: {names}.", channels.len(), if channels.len() == 1 { "" } else { "s" }),
+        }
     }
 
     /// The answer as blocks: text, then the numbered sources.
@@ -149,6 +184,32 @@ impl WorkerTexts {
             blocks.push(block);
         }
         blocks
+    }
+}
+
+#[cfg(test)]
+mod nothing_found {
+    use super::*;
+    use siftgram_fake_telegram::html::visible_text;
+
+    const DAY: i64 = 86_400;
+
+    #[test]
+    fn nothing_found_names_the_channels_and_the_window_searched() {
+        let ru = WorkerTexts(Language::Ru);
+        let en = WorkerTexts(Language::En);
+        let two = ["Рынки".to_owned(), "<b>Погода</b> & Co".to_owned()];
+        let day = TimeWindow { since: Timestamp(20_000 * DAY), until: Some(Timestamp(20_001 * DAY)) };
+        let week = TimeWindow { since: Timestamp(20_000 * DAY), until: Some(Timestamp(20_007 * DAY)) };
+        assert_eq!(visible_text(&ru.nothing_found(&two, Some(day))).unwrap(), "🤷 Ничего об этом не нашлось за 04.10.2024. Искал в каналах (2): Рынки, <b>Погода</b> & Co.");
+        assert_eq!(visible_text(&en.nothing_found(&two, Some(week))).unwrap(), "🤷 I found nothing about that from 04.10.2024 to 10.10.2024. Searched 2 channels: Рынки, <b>Погода</b> & Co.");
+        assert_eq!(visible_text(&en.nothing_found(&two[..1], None)).unwrap(), "🤷 I found nothing about that. Searched 1 channel: Рынки.");
+        let since = TimeWindow { since: Timestamp(20_000 * DAY), until: None };
+        assert!(visible_text(&ru.nothing_found(&two, Some(since))).unwrap().contains("нашлось с 04.10.2024."));
+        let many: Vec<String> = (1..=8).map(|i| format!("Канал {i}")).collect();
+        let shown = visible_text(&ru.nothing_found(&many, None)).unwrap();
+        assert!(shown.ends_with("Искал в каналах (8): Канал 1, Канал 2, Канал 3, Канал 4, Канал 5 и ещё 3."), "{shown}");
+        assert!(visible_text(&en.nothing_found(&[], None)).unwrap().contains("You follow no channels yet"));
     }
 }
 

@@ -132,7 +132,9 @@ pub async fn nothing_found_means_no_model_call(sys: &mut TestSystem) {
     let a = TestAnswers::start(sys, 1, false).await;
     let (anna, _) = anna_with_market_news(sys, &a, 10).await;
     let (_, html) = ask(&a, &anna, "что писали вчера про доллар?").await;
-    assert!(html.contains("ничего об этом не нашлось"), "{html}");
+    // It says what it searched: the channels and the day "вчера" names.
+    let (y, m, d, ..) = siftgram_core::Timestamp(sys.clock.now().start_of_day().0 - 86_400).utc_parts();
+    assert!(html.contains(&format!("Ничего об этом не нашлось за {d:02}.{m:02}.{y}. Искал в каналах (1): Рынки.")), "{html}");
     assert!(a.chat_calls(0).is_empty(), "no model call without posts");
 }
 

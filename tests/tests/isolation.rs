@@ -61,7 +61,7 @@ async fn probe(sys: &mut TestSystem) {
     assert_eq!(bobs_ask.status, 202, "{:?}", bobs_ask.body);
     let bobs_id = bobs_ask.body["id"].as_str().unwrap().to_owned();
     answers.providers[0].answer_next("Код: ЗЕЛЁНЫЙ-ЛИС-4471 [1].");
-    bot.says(&bob, "/ask где лежит ключ от сейфа, какой код?").await;
+    let bobs_waiting = bot.says(&bob, "/ask где лежит ключ от сейфа, какой код?").await;
     answers.run_jobs().await;
     let bobs_answer = api.get(&format!("/api/ask/{bobs_id}"), &as_bob).await;
     assert!(bobs_answer.body.to_string().contains("синей папке"), "Bob reads his own answer: {:?}", bobs_answer.body);
@@ -84,6 +84,9 @@ async fn probe(sys: &mut TestSystem) {
         answers.providers[0].answer_next("Ничего такого в ваших каналах нет.");
         bot.says(&anna, text).await;
     }
+    // A reply naming the message id of Bob's answer, as a follow-up of his question.
+    answers.providers[0].answer_next("Ничего такого в ваших каналах нет.");
+    bot.deliver(&anna.replies(bobs_waiting.message_id, "а подробнее?")).await;
     answers.run_jobs().await;
     let panel = bot.says(&anna, "/my_channels").await;
     for forged in [format!("rm:{PRIVATE}"), format!("rmok:{PRIVATE}"), format!("dg:ch:{PRIVATE}"), format!("mc:{PRIVATE}")] {

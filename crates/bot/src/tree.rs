@@ -54,6 +54,8 @@ pub fn tree() -> UpdateHandler<BotError> {
             Update::filter_message()
                 .filter(|m: Message| m.chat.is_private())
                 .branch(commands)
+                // A member's plain reply to one of the bot's answers: a follow-up question.
+                .branch(dptree::filter(|m: Message, c: Caller| c.user.has_access() && m.reply_to_message().is_some() && m.text().is_some()).endpoint(requests::follow_up))
                 .endpoint(handlers::help),
         )
         .branch(

@@ -60,6 +60,25 @@ impl FakeUser {
         json!({"update_id": update_id, "message": message})
     }
 
+    /// The update for the user replying with `text` to the message `message_id` in their chat
+    /// (Telegram puts the message replied to, as it is now, in `reply_to_message`).
+    pub fn replies(&self, message_id: i32, text: &str) -> Value {
+        let replied = {
+            let state = self.shared.state.lock().expect("fake state lock");
+            state.chats.get(&self.id).and_then(|c| c.messages.get(&message_id)).cloned()
+        };
+        let mut update = self.says(text);
+        if let Some(replied) = replied {
+            let from = if replied.from_bot {
+                json!({"id": crate::BOT_USER_ID, "is_bot": true, "first_name": "Siftgram", "username": crate::BOT_USERNAME})
+            } else {
+                self.user_json()
+            };
+            update["message"]["reply_to_message"] = json!({"message_id": message_id, "from": from, "chat": self.chat_json(), "date": replied.date, "text": replied.text});
+        }
+        update
+    }
+
     /// The update for the user pressing the inline button with `data` under the bot's message
     /// `message_id`.
     pub fn presses(&self, message_id: i32, data: &str) -> Value {

@@ -23,6 +23,7 @@ macro_rules! answers_stories {
             with_every_provider_down_the_answer_is_extractive_with_citations,
             a_citation_of_a_post_not_in_the_context_is_repaired,
             nothing_found_means_no_model_call,
+            a_reply_to_an_answer_is_a_follow_up_asked_with_the_question_before,
             search_merges_web_and_posts_and_survives_searxng_down,
             recommendations_span_channels_and_are_not_repeated,
             digest_settings_change_with_buttons_and_text,
@@ -136,6 +137,45 @@ pub async fn nothing_found_means_no_model_call(sys: &mut TestSystem) {
     let (y, m, d, ..) = siftgram_core::Timestamp(sys.clock.now().start_of_day().0 - 86_400).utc_parts();
     assert!(html.contains(&format!("Ничего об этом не нашлось за {d:02}.{m:02}.{y}. Искал в каналах (1): Рынки.")), "{html}");
     assert!(a.chat_calls(0).is_empty(), "no model call without posts");
+}
+
+pub async fn a_reply_to_an_answer_is_a_follow_up_asked_with_the_question_before(sys: &mut TestSystem) {
+    let a = TestAnswers::start(sys, 1, false).await;
+    let (anna, _) = anna_with_market_news(sys, &a, 1).await;
+    a.providers[0].answer_next("ЦБ повысил ставку до 18% [1].");
+    let (answer, _) = ask(&a, &anna, "что решил ЦБ по ставке?").await;
+
+    // A plain reply to the answer: asked with the question it follows.
+    a.providers[0].answer_next("Доллар подорожал после решения ЦБ [1].");
+    let waiting = a.bot.deliver(&anna.replies(answer, "а как отреагировал доллар?")).await;
+    assert_eq!(waiting.status, 200);
+    assert!(a.bot.last_bot_message(anna.id).unwrap().text.starts_with('⏳'));
+    assert_eq!(a.run_jobs().await, 1);
+    let prompt = a.chat_calls(0).last().unwrap().body.to_string();
+    assert!(prompt.contains("что решил ЦБ по ставке? — а как отреагировал доллар?"), "{prompt}");
+    assert!(a.last_html(anna.id).contains("Доллар подорожал после решения ЦБ [1]."));
+    assert_eq!(sys.repo.daily_usage(anna_id(), siftgram_core::rules::DailyQuota::RagQueries).await.unwrap(), 2, "a follow-up is a question");
+
+    // A follow-up of the follow-up carries the chain; /ask as a reply works the same way.
+    let follow_up = a.bot.last_bot_message(anna.id).unwrap().message_id;
+    a.providers[0].answer_next("Да [1].");
+    a.bot.deliver(&anna.replies(follow_up, "/ask и это надолго?")).await;
+    assert_eq!(a.run_jobs().await, 1);
+    let prompt = a.chat_calls(0).last().unwrap().body.to_string();
+    assert!(prompt.contains("что решил ЦБ по ставке? — а как отреагировал доллар? — и это надолго?"), "{prompt}");
+
+    // A reply to anything else is plain text: the help, no question.
+    let help = a.bot.says(&anna, "/help").await;
+    let jobs_before = a.chat_calls(0).len();
+    let reply = a.bot.deliver(&anna.replies(help.message_id, "спасибо")).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(a.run_jobs().await, 0);
+    assert!(a.bot.last_bot_message(anna.id).unwrap().text.contains("/ask"), "the help");
+    assert_eq!(a.chat_calls(0).len(), jobs_before);
+}
+
+fn anna_id() -> siftgram_core::model::UserId {
+    siftgram_core::model::UserId::new(201).unwrap()
 }
 
 pub async fn search_merges_web_and_posts_and_survives_searxng_down(sys: &mut TestSystem) {

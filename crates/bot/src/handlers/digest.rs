@@ -57,7 +57,7 @@ pub async fn digest(services: Arc<Services>, caller: Caller, args: String) -> Ha
     }
     let args = args.trim();
     if matches!(args.to_lowercase().as_str(), "now" | "сейчас") {
-        return enqueue_with_quota(&services, &caller, JobRequest::Digest, caller.texts().working_digest()).await;
+        return enqueue_with_quota(&services, &caller, JobRequest::Digest, caller.texts().working_digest()).await.map(drop);
     }
     let mut settings = services.repo.digest_settings(caller.user.id).await?;
     if !args.is_empty() {
@@ -183,7 +183,7 @@ pub async fn on_button(services: Arc<Services>, caller: Caller, query: CallbackQ
         }
         "now" => {
             services.out.answer_callback(&query.id, None).await?;
-            return enqueue_with_quota(&services, &caller, JobRequest::Digest, t.working_digest()).await;
+            return enqueue_with_quota(&services, &caller, JobRequest::Digest, t.working_digest()).await.map(drop);
         }
         _ => return services.out.answer_callback(&query.id, Some(t.stale_button())).await,
     }

@@ -27,7 +27,30 @@ fn answer_key(user: UserId, question: &str) -> Key {
     Key::new(user_pk(user), format!("answer#{:016x}", fnv64(question.bytes())))
 }
 
+/// How long a question is remembered for follow-ups (a reply to its answer).
+const ASKED_DAYS: i64 = 7;
+
+fn asked_key(user: UserId, message_id: i64) -> Key {
+    Key::new(user_pk(user), format!("asked#{message_id}"))
+}
+
 impl Repository {
+    /// Remembers that the bot's message `message_id` (the "⏳" its answer replaces) answers
+    /// `question`: a reply to it is a follow-up asked with this question.
+    pub async fn record_asked(&self, user: UserId, message_id: i64, question: &str) -> Result<(), RepoError> {
+        let mut attrs = crate::ports::Attrs::new();
+        attrs.insert("question".into(), question.into());
+        let item = Item::new(asked_key(user, message_id), attrs).expiring_at(self.clock.now().plus_secs(ASKED_DAYS * 86_400));
+        self.store.put(item, Condition::Always).await?;
+        Ok(())
+    }
+
+    /// The question the bot's message `message_id` answers, if it is one of `user`'s answers.
+    pub async fn asked(&self, user: UserId, message_id: i64) -> Result<Option<String>, RepoError> {
+        let item = self.store.get(&asked_key(user, message_id)).await?;
+        Ok(item.and_then(|i| i.attr("question").and_then(|q| q.as_str()).map(str::to_owned)))
+    }
+
     /// The cached answer to `question` (normalized) if it was given against the same `version`.
     pub async fn cached_answer(&self, user: UserId, question: &str, version: &str) -> Result<Option<Answer>, RepoError> {
         let Some(item) = self.store.get(&answer_key(user, question)).await? else { return Ok(None) };

@@ -59,4 +59,75 @@ mod localstack {
         assert_eq!(sys.repo.channel_stats(channel).await.unwrap().post_count, 1);
         sys.cleanup().await;
     }
+
+    /// SQS events from anywhere (issue 17 item 3): records with missing ids, bodies that are
+    /// not posts messages, damaged ones, posts of channels nobody added, garbage attributes.
+    /// Whatever deserializes is handled without a panic, every such record is reported failed
+    /// (so SQS retries and then dead-letters it), and nothing is stored or indexed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hostile_sqs_events_fail_by_record_and_write_nothing() {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, TestRunner};
+        let sys = TestSystem::localstack().await;
+        sys.queue(queue_spec("events").unwrap()).await;
+        let (sdk, table, prefix) = sys.aws_parts().unwrap();
+        let env = HashMap::from([("SIFTGRAM_TABLE", table.to_owned()), ("SIFTGRAM_RESOURCE_PREFIX", prefix.to_owned())]);
+        let config = siftgram_fn_indexer::Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let index = EmbeddedIndex::open_dir(dir.path()).unwrap();
+        let indexer = siftgram_fn_indexer::build_with(&config, sdk, Arc::new(index.clone())).await.expect("the function builds");
+        let stranger = ChannelId::new(9999).unwrap();
+        let valid = serde_json::to_string(&PostMessage::Publish {
+            post: Post::new(PostKey::new(stranger, 1).unwrap(), None, "Пост канала, которого никто не добавил.", sys.clock.now(), MediaKind::None).unwrap(),
+        })
+        .unwrap();
+        let body = prop_oneof![
+            "\\PC{0,80}".prop_map(serde_json::Value::from),
+            Just(serde_json::Value::from(valid.clone())),
+            (any::<usize>(), any::<char>()).prop_map(move |(at, c)| {
+                let mut chars: Vec<char> = valid.chars().collect();
+                let at = at % chars.len();
+                chars[at] = c;
+                serde_json::Value::from(chars.into_iter().collect::<String>())
+            }),
+            any::<i64>().prop_map(serde_json::Value::from),
+        ];
+        let record = (proptest::option::of("[a-z0-9-]{1,36}"), body, proptest::option::of("\\PC{0,20}")).prop_map(|(id, body, trace)| {
+            let mut r = serde_json::json!({"eventSource": "aws:sqs", "body": body, "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}});
+            if let Some(id) = id {
+                r["messageId"] = id.into();
+            }
+            if let Some(trace) = trace {
+                r["messageAttributes"]["trace_id"] = serde_json::json!({"stringValue": trace, "dataType": "String"});
+            }
+            r
+        });
+        let runtime = tokio::runtime::Handle::current();
+        let mut runner = TestRunner::new(Config { cases: 200, failure_persistence: None, ..Config::default() });
+        let (handled, refused) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
+        runner
+            .run(&proptest::collection::vec(record, 0..6), |records| {
+                let Ok(event) = serde_json::from_value::<aws_lambda_events::event::sqs::SqsEvent>(serde_json::json!({"Records": records})) else {
+                    refused.set(refused.get() + 1);
+                    return Ok(());
+                };
+                handled.set(handled.get() + 1);
+                let with_ids = event.records.iter().filter(|r| r.message_id.is_some()).count();
+                let response = tokio::task::block_in_place(|| runtime.block_on(siftgram_fn_indexer::handle(&indexer, event)));
+                prop_assert_eq!(response.batch_item_failures.len(), event_len(&records), "every record fails");
+                prop_assert!(with_ids <= response.batch_item_failures.len());
+                Ok(())
+            })
+            .unwrap();
+        let (handled, refused) = (handled.get(), refused.get());
+        eprintln!("hostile SQS events: {handled} handled, {refused} refused by the event's own shape");
+        assert!(handled > 50, "most generated events are well-formed SQS events: {handled}");
+        assert_eq!(index.count().await.unwrap(), 0, "nothing indexed");
+        assert!(sys.repo.get_post(PostKey::new(stranger, 1).unwrap()).await.unwrap().is_none(), "nothing stored");
+        sys.cleanup().await;
+    }
+
+    fn event_len(records: &[serde_json::Value]) -> usize {
+        records.len()
+    }
 }

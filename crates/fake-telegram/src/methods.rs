@@ -66,8 +66,9 @@ pub async fn handle(
     }
     let mut state = shared.state.lock().expect("fake state lock");
     state.calls.push(Call { method: method.clone(), params: params.clone(), at: Instant::now() });
-    if let Some(failure) = state.take_failure(&method_lc) {
+    if let Some(failure) = state.take_failure(&method_lc).filter(|f| !matches!(f, Failure::Pass)) {
         return respond(Err(match failure {
+            Failure::Pass => unreachable!("filtered out above"),
             Failure::TooManyRequests { retry_after } => (
                 429,
                 format!("Too Many Requests: retry after {retry_after}"),

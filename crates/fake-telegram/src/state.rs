@@ -52,6 +52,8 @@ pub enum Failure {
     Internal,
     /// 400 "Bad Request: <description>": Telegram refusing the request itself.
     BadRequest(String),
+    /// The call goes through: queued before a failure, it makes a later call fail, not the next.
+    Pass,
 }
 
 #[derive(Default)]

@@ -43,7 +43,7 @@ impl Worker {
         let content = collect_digest(&self.repo, &settings, since, now).await?;
         if content.post_count() == 0 {
             if job.reply.message_id.is_some() {
-                self.reply(&job.reply, &[t.nothing_new()]).await?;
+                self.reply(job, &[t.nothing_new()]).await?;
             }
             self.repo.record_digest_progress(job.user, &digest_id, &DigestProgress { parts_sent: 0, done: true }).await?;
             return Ok(());

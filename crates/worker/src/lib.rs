@@ -89,15 +89,15 @@ impl Worker {
                     siftgram_core::answer::AnswerKind::Nothing => vec![t.nothing_found(&self.channels_searched(job.user).await?, siftgram_core::retrieval::parse_time_window(question, now).window)],
                     _ => t.answer(&asked.answer),
                 };
-                self.reply(&job.reply, &blocks).await?;
+                self.reply(job, &blocks).await?;
             }
             JobRequest::Search { query } => {
                 let outcome = self.search(job, query).await?;
-                self.reply(&job.reply, &t.search(query, &outcome.results, outcome.web)).await?;
+                self.reply(job, &t.search(query, &outcome.results, outcome.web)).await?;
             }
             JobRequest::Recommend => {
                 let picks = self.recommender.recommend(job.user, now, RESULTS).await?;
-                self.reply(&job.reply, &t.recommendations(&picks)).await?;
+                self.reply(job, &t.recommendations(&picks)).await?;
             }
             JobRequest::Digest => self.digest(job, None).await?,
             JobRequest::ScheduledDigest { due } => self.digest(job, Some(*due)).await?,
@@ -122,10 +122,20 @@ impl Worker {
         Ok(searcher.search(job.user, query, job.reply.language, RESULTS).await?)
     }
 
-    /// Delivers `blocks`: the first message replaces the "⏳" one (if any), the rest follow.
-    pub(crate) async fn reply(&self, to: &ReplyTo, blocks: &[String]) -> Result<(), WorkError> {
+    /// Delivers `blocks` for `job`: the first message replaces the "⏳" one (if any), the rest
+    /// follow. Each part sent as a new message is recorded under the job, so a job retried after
+    /// a later part failed does not send the earlier ones again (editing the "⏳" is idempotent).
+    pub(crate) async fn reply(&self, job: &Job, blocks: &[String]) -> Result<(), WorkError> {
         for (i, part) in split_blocks(blocks, TELEGRAM_LIMIT).iter().enumerate() {
-            self.deliver_part(to, i, part).await?;
+            let edits = i == 0 && job.reply.message_id.is_some();
+            let what = format!("part{i}");
+            if !edits && self.repo.sent_for_work(&job.id, &what).await?.is_some() {
+                continue;
+            }
+            self.deliver_part(&job.reply, i, part).await?;
+            if !edits {
+                self.repo.record_sent_for_work(&job.id, &what, 0).await?;
+            }
         }
         Ok(())
     }
@@ -164,7 +174,7 @@ impl MessageHandler for Worker {
                             let _ = self.repo.save_job_result(job.user, &job.id, &JobResult::Failed).await;
                         }
                         Delivery::Chat if job.reply.message_id.is_some() => {
-                            let _ = self.reply(&job.reply, &[WorkerTexts(job.reply.language).failed()]).await;
+                            let _ = self.reply(&job, &[WorkerTexts(job.reply.language).failed()]).await;
                         }
                         Delivery::Chat => {}
                     }

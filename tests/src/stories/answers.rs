@@ -24,6 +24,7 @@ macro_rules! answers_stories {
             a_citation_of_a_post_not_in_the_context_is_repaired,
             nothing_found_means_no_model_call,
             a_reply_to_an_answer_is_a_follow_up_asked_with_the_question_before,
+            a_long_answer_retried_after_a_part_failed_sends_each_part_once,
             search_merges_web_and_posts_and_survives_searxng_down,
             recommendations_span_channels_and_are_not_repeated,
             digest_settings_change_with_buttons_and_text,
@@ -172,6 +173,33 @@ pub async fn a_reply_to_an_answer_is_a_follow_up_asked_with_the_question_before(
     assert_eq!(a.run_jobs().await, 0);
     assert!(a.bot.last_bot_message(anna.id).unwrap().text.contains("/ask"), "the help");
     assert_eq!(a.chat_calls(0).len(), jobs_before);
+}
+
+pub async fn a_long_answer_retried_after_a_part_failed_sends_each_part_once(sys: &mut TestSystem) {
+    let a = TestAnswers::start(sys, 1, false).await;
+    let (anna, _) = anna_with_market_news(sys, &a, 1).await;
+    let sentence = "Доллар подорожал на бирже после решения ЦБ по ставке [1]. ";
+    a.providers[0].answer_next(&sentence.repeat(180));
+    let waiting = a.bot.says(&anna, "/ask почему подорожал доллар?").await;
+    // The ⏳ becomes part 1, part 2 is sent, part 3 fails (Telegram asks to wait an hour): the
+    // job is retried and must not send part 2 again.
+    a.bot.telegram.fail_next("sendMessage", siftgram_fake_telegram::Failure::Pass);
+    a.bot.telegram.fail_next("sendMessage", siftgram_fake_telegram::Failure::TooManyRequests { retry_after: 3600 });
+    let first = siftgram_core::consume::process_batch(&*a.bot.jobs, &a.worker, 10, std::time::Duration::ZERO).await.unwrap();
+    assert_eq!((first.received, first.failed), (1, 1), "part 3 failed: {first:?}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let retry = siftgram_core::consume::process_batch(&*a.bot.jobs, &a.worker, 10, std::time::Duration::from_secs(2)).await.unwrap();
+        if retry.acked == 1 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the job was not retried: {retry:?}");
+    }
+    let parts: Vec<_> = a.bot.telegram.bot_messages(anna.id).into_iter().filter(|m| m.message_id >= waiting.message_id).collect();
+    assert_eq!(parts.len(), 3, "the ⏳ edited into part 1, then parts 2 and 3 once each: {:?}", parts.iter().map(|p| p.text.chars().take(30).collect::<String>()).collect::<Vec<_>>());
+    // Parts are cut at spaces, so every word survives whole: each sentence shown exactly once.
+    let words = |m: &siftgram_fake_telegram::SentMessage| m.text.matches("Доллар").count();
+    assert_eq!(parts.iter().map(words).sum::<usize>(), 180, "every sentence shown once");
 }
 
 fn anna_id() -> siftgram_core::model::UserId {

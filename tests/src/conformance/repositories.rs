@@ -79,6 +79,28 @@ pub async fn expired_invites_are_refused(sys: &mut TestSystem) {
     assert_eq!(sys.repo.get_invite("SHORTLIVED01").await.unwrap().unwrap().uses, 0);
 }
 
+/// Many updates of one user at the same moment (a flood, delivered concurrently) contend on
+/// one bucket item: each is allowed or limited — none fails, which would make Telegram
+/// redeliver it and add to the flood. At most `burst` are allowed.
+pub async fn a_sender_racing_its_own_rate_bucket_is_limited_never_failed(sys: &mut TestSystem) {
+    let limit = siftgram_core::rules::RateLimit { burst: 10, per_minute: 20 };
+    let tasks: Vec<_> = (0..60)
+        .map(|_| {
+            let repo = sys.repo.clone();
+            tokio::spawn(async move { repo.take_rate_token(uid(36), limit).await })
+        })
+        .collect();
+    let mut allowed = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(siftgram_core::rules::RateDecision::Allowed) => allowed += 1,
+            Ok(siftgram_core::rules::RateDecision::Limited { .. }) => {}
+            Err(e) => panic!("a racing update failed: {e}"),
+        }
+    }
+    assert!((1..=10).contains(&allowed), "{allowed} allowed");
+}
+
 pub async fn racing_redemptions_of_a_single_use_invite_admit_one(sys: &mut TestSystem) {
     invite(sys, "ONLYONCE0001", Tier::Premium, None, 1).await;
     let ids = [31, 32, 33, 34, 35];
@@ -333,6 +355,7 @@ macro_rules! repository_conformance {
             invites_admit_exactly_their_uses,
             expired_invites_are_refused,
             racing_redemptions_of_a_single_use_invite_admit_one,
+            a_sender_racing_its_own_rate_bucket_is_limited_never_failed,
             channels_are_followed_up_to_the_tier_limit,
             racing_subscriptions_cannot_pass_the_limit,
             channels_are_shared_and_found_by_username,

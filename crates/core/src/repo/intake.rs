@@ -126,7 +126,21 @@ impl Repository {
         self.take_token(Key::new(format!("apikey#{key_id}"), "ratelimit"), limit).await
     }
 
+    /// A bucket too contended to write (many requests of one sender at the same moment — a
+    /// flood delivered concurrently) limits the request rather than failing it: a failed update
+    /// is redelivered, which would only add to the flood.
     async fn take_token(&self, key: Key, limit: RateLimit) -> Result<RateDecision, RepoError> {
+        match self.take_token_once(&key, limit).await {
+            Err(RepoError::Contended(_)) => {
+                tracing::warn!(bucket = %key.pk, "rate bucket contended; the request is limited");
+                Ok(RateDecision::Limited { warn: false })
+            }
+            decided => decided,
+        }
+    }
+
+    async fn take_token_once(&self, key: &Key, limit: RateLimit) -> Result<RateDecision, RepoError> {
+        let key = key.clone();
         self.rewrite(&key, "rate bucket", |current, now| {
             let mut bucket = match current {
                 Some(item) => decode::<TokenBucket>("rate bucket", item)?,

@@ -113,49 +113,6 @@ mod localstack {
         assert_eq!((status, search["error"].as_str()), (503, Some("unavailable")));
         sys.cleanup().await;
     }
-}
-
-#[test]
-fn the_function_will_not_start_without_the_bot_token() {
-    let err = siftgram_fn_api::Config::from_lookup(|_| None).unwrap_err();
-    assert!(err.to_string().contains("TELEGRAM_BOT_TOKEN"), "{err}");
-}
-
-mod localstack_site {
-    use super::*;
-
-    /// `siftgram miniapp upload`: the pages land in the website bucket with their content types
-    /// and a `config.js` pointing at the API, and are served back over HTTP.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_uploaded_mini_app_is_served_back_with_its_content_types() {
-        let sys = TestSystem::localstack().await;
-        let (sdk, table, prefix) = sys.aws_parts().expect("LocalStack");
-        let env: HashMap<&str, String> = HashMap::from([("SIFTGRAM_BACKEND", "aws".to_owned()), ("SIFTGRAM_TABLE", table.to_owned()), ("SIFTGRAM_RESOURCE_PREFIX", prefix.to_owned())]);
-        let config = siftgram_session_node::Config::from_lookup(|k| env.get(k).cloned()).unwrap();
-        let api_base = "https://abc.execute-api.us-east-1.amazonaws.com/prod";
-        assert!(siftgram_session_node::api::upload_miniapp(sdk, &config, "http://example.com").await.is_err(), "plain http is refused");
-        let bucket = siftgram_session_node::api::upload_miniapp(sdk, &config, api_base).await.expect("uploaded");
-        assert_eq!(bucket, format!("{prefix}miniapp"));
-        siftgram_models::install_tls_provider();
-        let http = reqwest::Client::new();
-        let endpoint = siftgram_tests::localstack_endpoint();
-        for file in siftgram_api::miniapp::FILES {
-            let response = http.get(format!("{endpoint}/{bucket}/{}", file.name)).send().await.unwrap();
-            assert_eq!(response.status(), 200, "{}", file.name);
-            assert_eq!(response.headers()["content-type"].to_str().unwrap(), file.content_type, "{}", file.name);
-            let body = response.bytes().await.unwrap();
-            if file.name == "config.js" {
-                assert!(String::from_utf8_lossy(&body).contains(api_base), "points at the API");
-            } else {
-                assert_eq!(&body[..], file.bytes, "{} as built", file.name);
-            }
-        }
-        // The bucket is a website whose index is the login page.
-        let website = http.get(format!("{endpoint}/")).header("Host", format!("{bucket}.s3-website.localhost.localstack.cloud")).send().await.unwrap();
-        assert_eq!(website.status(), 200);
-        assert!(website.text().await.unwrap().contains("id=\"password-box\""), "the index document is login.html");
-        sys.cleanup().await;
-    }
 
     /// API Gateway events from anywhere (issue 17 item 3): generated methods, paths (the API's
     /// routes with strange ids, and anything), query strings, credentials (a member's, forged,
@@ -219,6 +176,49 @@ mod localstack_site {
             })
             .unwrap();
         eprintln!("API Gateway events: 150 generated ({} as the member) and 200 damaged, none answered 5xx", member_calls.get());
+        sys.cleanup().await;
+    }
+}
+
+#[test]
+fn the_function_will_not_start_without_the_bot_token() {
+    let err = siftgram_fn_api::Config::from_lookup(|_| None).unwrap_err();
+    assert!(err.to_string().contains("TELEGRAM_BOT_TOKEN"), "{err}");
+}
+
+mod localstack_site {
+    use super::*;
+
+    /// `siftgram miniapp upload`: the pages land in the website bucket with their content types
+    /// and a `config.js` pointing at the API, and are served back over HTTP.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_uploaded_mini_app_is_served_back_with_its_content_types() {
+        let sys = TestSystem::localstack().await;
+        let (sdk, table, prefix) = sys.aws_parts().expect("LocalStack");
+        let env: HashMap<&str, String> = HashMap::from([("SIFTGRAM_BACKEND", "aws".to_owned()), ("SIFTGRAM_TABLE", table.to_owned()), ("SIFTGRAM_RESOURCE_PREFIX", prefix.to_owned())]);
+        let config = siftgram_session_node::Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+        let api_base = "https://abc.execute-api.us-east-1.amazonaws.com/prod";
+        assert!(siftgram_session_node::api::upload_miniapp(sdk, &config, "http://example.com").await.is_err(), "plain http is refused");
+        let bucket = siftgram_session_node::api::upload_miniapp(sdk, &config, api_base).await.expect("uploaded");
+        assert_eq!(bucket, format!("{prefix}miniapp"));
+        siftgram_models::install_tls_provider();
+        let http = reqwest::Client::new();
+        let endpoint = siftgram_tests::localstack_endpoint();
+        for file in siftgram_api::miniapp::FILES {
+            let response = http.get(format!("{endpoint}/{bucket}/{}", file.name)).send().await.unwrap();
+            assert_eq!(response.status(), 200, "{}", file.name);
+            assert_eq!(response.headers()["content-type"].to_str().unwrap(), file.content_type, "{}", file.name);
+            let body = response.bytes().await.unwrap();
+            if file.name == "config.js" {
+                assert!(String::from_utf8_lossy(&body).contains(api_base), "points at the API");
+            } else {
+                assert_eq!(&body[..], file.bytes, "{} as built", file.name);
+            }
+        }
+        // The bucket is a website whose index is the login page.
+        let website = http.get(format!("{endpoint}/")).header("Host", format!("{bucket}.s3-website.localhost.localstack.cloud")).send().await.unwrap();
+        assert_eq!(website.status(), 200);
+        assert!(website.text().await.unwrap().contains("id=\"password-box\""), "the index document is login.html");
         sys.cleanup().await;
     }
 }

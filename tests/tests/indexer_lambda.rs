@@ -103,7 +103,7 @@ mod localstack {
             r
         });
         let runtime = tokio::runtime::Handle::current();
-        let mut runner = TestRunner::new(Config { cases: 200, failure_persistence: None, ..Config::default() });
+        let mut runner = TestRunner::new(Config { cases: 120, failure_persistence: None, ..Config::default() });
         let (handled, refused) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
         runner
             .run(&proptest::collection::vec(record, 0..6), |records| {
@@ -114,20 +114,16 @@ mod localstack {
                 handled.set(handled.get() + 1);
                 let with_ids = event.records.iter().filter(|r| r.message_id.is_some()).count();
                 let response = tokio::task::block_in_place(|| runtime.block_on(siftgram_fn_indexer::handle(&indexer, event)));
-                prop_assert_eq!(response.batch_item_failures.len(), event_len(&records), "every record fails");
+                prop_assert_eq!(response.batch_item_failures.len(), records.len(), "every record fails");
                 prop_assert!(with_ids <= response.batch_item_failures.len());
                 Ok(())
             })
             .unwrap();
         let (handled, refused) = (handled.get(), refused.get());
         eprintln!("hostile SQS events: {handled} handled, {refused} refused by the event's own shape");
-        assert!(handled > 50, "most generated events are well-formed SQS events: {handled}");
+        assert!(handled > 30, "many generated events are well-formed SQS events: {handled}");
         assert_eq!(index.count().await.unwrap(), 0, "nothing indexed");
         assert!(sys.repo.get_post(PostKey::new(stranger, 1).unwrap()).await.unwrap().is_none(), "nothing stored");
         sys.cleanup().await;
-    }
-
-    fn event_len(records: &[serde_json::Value]) -> usize {
-        records.len()
     }
 }

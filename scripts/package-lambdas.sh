@@ -47,8 +47,14 @@ done
 if [[ ${arch[*]-} == --arm64 && $(uname -m) != aarch64 ]]; then
   echo "[package] arm64 packages cannot start on $(uname -m): no cold-start figures" >&2
 elif curl -s -o /dev/null "${AWS_ENDPOINT_URL:-http://127.0.0.1:4566}/_localstack/health"; then
-  cargo build -q -p siftgram-devloop >&2
-  target/debug/siftgram-dev cold-start target/lambda/zips 5 "${functions[@]}"
+  # SIFTGRAM_DEV_BIN: a siftgram-dev already built (the test build makes one; building it alone
+  # would compile much of the tree again with other features).
+  dev_bin=${SIFTGRAM_DEV_BIN:-}
+  if [[ -z $dev_bin ]]; then
+    cargo build -q -p siftgram-devloop >&2
+    dev_bin=target/debug/siftgram-dev
+  fi
+  "$dev_bin" cold-start target/lambda/zips 5 "${functions[@]}"
 else
   echo "[package] LocalStack is not up: no cold-start figures (bash localstack/localstack.sh start, then run this again)" >&2
 fi

@@ -61,7 +61,7 @@ fi
 
 # The packaging path, on the smallest function (all five: bash scripts/package-lambdas.sh): a zip
 # holding a `bootstrap` that needs no newer glibc than provided.al2023's 2.34.
-bash scripts/package-lambdas.sh scheduler
+SIFTGRAM_DEV_BIN=target/debug/siftgram-dev bash scripts/package-lambdas.sh scheduler
 unzip -o -q target/lambda/zips/scheduler.zip bootstrap -d target/lambda/check
 newest_glibc=$(objdump -T target/lambda/check/bootstrap | grep -o 'GLIBC_[0-9.]*' | sort -V | tail -1)
 echo "scheduler package: bootstrap needs $newest_glibc"

@@ -50,7 +50,7 @@ async fn whatever_arrives_the_webhook_answers_200_or_400_and_never_fails() {
     let panel = bot.says(&anna, "/my_channels").await;
     let runtime = tokio::runtime::Handle::current();
     let run = |strategy: BoxedStrategy<serde_json::Value>, cases: u32| {
-        let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
+        let mut runner = TestRunner::new_with_rng(Config { cases, failure_persistence: None, ..Config::default() }, proptest::test_runner::TestRng::deterministic_rng(proptest::test_runner::RngAlgorithm::ChaCha));
         let outcome = runner.run(&strategy, |update| {
             let body = serde_json::to_vec(&update).unwrap();
             let reply = tokio::task::block_in_place(|| runtime.block_on(bot.service.handle_webhook(Some(siftgram_tests::bot::WEBHOOK_SECRET.as_bytes()), &body)));
@@ -74,7 +74,7 @@ async fn whatever_arrives_the_webhook_answers_200_or_400_and_never_fails() {
     run(presses.boxed(), 300).unwrap();
 
     // Damaged JSON: refused as malformed (400) or, if it still reads as an update, taken in.
-    let mut runner = TestRunner::new(Config { cases: 500, failure_persistence: None, ..Config::default() });
+    let mut runner = TestRunner::new_with_rng(Config { cases: 500, failure_persistence: None, ..Config::default() }, proptest::test_runner::TestRng::deterministic_rng(proptest::test_runner::RngAlgorithm::ChaCha));
     let base = serde_json::to_string(&anna.says("/ask что нового?")).unwrap();
     runner
         .run(&(any::<usize>(), any::<u8>(), any::<char>()), |(at, how, with)| {

@@ -103,7 +103,7 @@ mod localstack {
             r
         });
         let runtime = tokio::runtime::Handle::current();
-        let mut runner = TestRunner::new(Config { cases: 120, failure_persistence: None, ..Config::default() });
+        let mut runner = TestRunner::new_with_rng(Config { cases: 120, failure_persistence: None, ..Config::default() }, proptest::test_runner::TestRng::deterministic_rng(proptest::test_runner::RngAlgorithm::ChaCha));
         let (handled, refused) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
         runner
             .run(&proptest::collection::vec(record, 0..6), |records| {

@@ -63,3 +63,21 @@ pub fn standalone_config(data: &std::path::Path, telegram: &siftgram_fake_telegr
     vars.extend(extra.iter().cloned());
     siftgram_session_node::Config::from_lookup(|k| vars.get(k).cloned()).expect("a valid node configuration")
 }
+
+/// `text` with one character removed (`how % 3 == 0`), doubled (1) or replaced by `with` (2), at
+/// `at` (taken modulo the length): what property tests make of valid input to damage it.
+pub fn damaged(text: &str, at: usize, how: u8, with: char) -> String {
+    let mut chars: Vec<char> = text.chars().collect();
+    if chars.is_empty() {
+        return text.to_owned();
+    }
+    let at = at % chars.len();
+    match how % 3 {
+        0 => {
+            chars.remove(at);
+        }
+        1 => chars.insert(at, chars[at]),
+        _ => chars[at] = with,
+    }
+    chars.into_iter().collect()
+}

@@ -171,10 +171,7 @@ mod localstack {
         );
         damaged
             .run(&(any::<usize>(), any::<char>()), |(at, c)| {
-                let mut chars: Vec<char> = valid.chars().collect();
-                let at = at % chars.len();
-                chars[at] = c;
-                let event: String = chars.into_iter().collect();
+                let event = siftgram_tests::damaged(&valid, at, 2, c);
                 // lambda_http 1.3 panics (an unwrapped IdnaError) on some damaged Host headers
                 // instead of refusing them; API Gateway never sends one, and the runtime turns a
                 // panic into a failed invocation. Counted as refused here: our code is what is

@@ -26,20 +26,6 @@ fn button_data() -> impl Strategy<Value = String> {
     prop_oneof!["(rm|page|digest|dg|confirm|cancel|ch|admin):[a-z0-9:_-]{0,40}", "\\PC{0,70}", "[0-9:]{0,64}"]
 }
 
-/// A valid update's JSON with one character removed, doubled or replaced.
-fn damaged(json: String, at: usize, how: u8, with: char) -> String {
-    let mut chars: Vec<char> = json.chars().collect();
-    let at = at % chars.len().max(1);
-    match how % 3 {
-        0 => {
-            chars.remove(at);
-        }
-        1 => chars.insert(at, chars[at]),
-        _ => chars[at] = with,
-    }
-    chars.into_iter().collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn whatever_arrives_the_webhook_answers_200_or_400_and_never_fails() {
     let sys = TestSystem::embedded().await;
@@ -78,7 +64,7 @@ async fn whatever_arrives_the_webhook_answers_200_or_400_and_never_fails() {
     let base = serde_json::to_string(&anna.says("/ask что нового?")).unwrap();
     runner
         .run(&(any::<usize>(), any::<u8>(), any::<char>()), |(at, how, with)| {
-            let body = damaged(base.clone(), at, how, with);
+            let body = siftgram_tests::damaged(&base, at, how, with);
             let reply = tokio::task::block_in_place(|| runtime.block_on(bot.service.handle_webhook(Some(siftgram_tests::bot::WEBHOOK_SECRET.as_bytes()), body.as_bytes())));
             prop_assert!(matches!(reply.status, 200 | 400), "{:?} for {}", reply, body);
             Ok(())

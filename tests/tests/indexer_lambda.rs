@@ -17,17 +17,24 @@ use std::sync::Arc;
 mod localstack {
     use super::*;
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_batch_indexes_good_posts_and_reports_only_the_bad_ones() {
-        let sys = TestSystem::localstack().await;
-        let posts = sys.queue(queue_spec("posts").unwrap()).await;
-        sys.queue(queue_spec("events").unwrap()).await;
+    /// The function as deployed over this test's table and queues, on an embedded index.
+    async fn deploy(sys: &TestSystem) -> (siftgram_core::indexing::Indexer, EmbeddedIndex, tempfile::TempDir) {
         let (sdk, table, prefix) = sys.aws_parts().unwrap();
         let env = HashMap::from([("SIFTGRAM_TABLE", table.to_owned()), ("SIFTGRAM_RESOURCE_PREFIX", prefix.to_owned())]);
         let config = siftgram_fn_indexer::Config::from_lookup(|k| env.get(k).cloned()).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let index = EmbeddedIndex::open_dir(dir.path()).unwrap();
         let indexer = siftgram_fn_indexer::build_with(&config, sdk, Arc::new(index.clone())).await.expect("the function builds");
+        (indexer, index, dir)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_batch_indexes_good_posts_and_reports_only_the_bad_ones() {
+        let sys = TestSystem::localstack().await;
+        let posts = sys.queue(queue_spec("posts").unwrap()).await;
+        sys.queue(queue_spec("events").unwrap()).await;
+        let (indexer, index, _dir) = deploy(&sys).await;
+        let (sdk, _, prefix) = sys.aws_parts().unwrap();
 
         let channel = ChannelId::new(3001).unwrap();
         sys.repo.save_channel(&Channel::new(channel, None, "Новости").unwrap()).await.unwrap();
@@ -70,12 +77,7 @@ mod localstack {
         use proptest::test_runner::{Config, TestRunner};
         let sys = TestSystem::localstack().await;
         sys.queue(queue_spec("events").unwrap()).await;
-        let (sdk, table, prefix) = sys.aws_parts().unwrap();
-        let env = HashMap::from([("SIFTGRAM_TABLE", table.to_owned()), ("SIFTGRAM_RESOURCE_PREFIX", prefix.to_owned())]);
-        let config = siftgram_fn_indexer::Config::from_lookup(|k| env.get(k).cloned()).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let index = EmbeddedIndex::open_dir(dir.path()).unwrap();
-        let indexer = siftgram_fn_indexer::build_with(&config, sdk, Arc::new(index.clone())).await.expect("the function builds");
+        let (indexer, index, _dir) = deploy(&sys).await;
         let stranger = ChannelId::new(9999).unwrap();
         let valid = serde_json::to_string(&PostMessage::Publish {
             post: Post::new(PostKey::new(stranger, 1).unwrap(), None, "Пост канала, которого никто не добавил.", sys.clock.now(), MediaKind::None).unwrap(),
@@ -84,12 +86,7 @@ mod localstack {
         let body = prop_oneof![
             "\\PC{0,80}".prop_map(serde_json::Value::from),
             Just(serde_json::Value::from(valid.clone())),
-            (any::<usize>(), any::<char>()).prop_map(move |(at, c)| {
-                let mut chars: Vec<char> = valid.chars().collect();
-                let at = at % chars.len();
-                chars[at] = c;
-                serde_json::Value::from(chars.into_iter().collect::<String>())
-            }),
+            (any::<usize>(), any::<char>()).prop_map(move |(at, c)| serde_json::Value::from(siftgram_tests::damaged(&valid, at, 2, c))),
             any::<i64>().prop_map(serde_json::Value::from),
         ];
         let record = (proptest::option::of("[a-z0-9-]{1,36}"), body, proptest::option::of("\\PC{0,20}")).prop_map(|(id, body, trace)| {

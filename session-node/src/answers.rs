@@ -19,10 +19,10 @@ use tokio::task::JoinHandle;
 pub async fn spawn(backend: Backend, search: &SearchServices, config: &Config, shutdown: watch::Receiver<bool>) -> Result<Vec<JoinHandle<()>>, String> {
     let mut tasks = Vec::new();
     if let Some(bot) = &config.bot {
-        let events = backend.queue(queue_spec("events").map_err(|e| e.to_string())?).await.map_err(|e| e.to_string())?;
+        let events = backend.events_queue(config).await?;
         let chat = config.chat.clone().map(|c| c as Arc<dyn ChatModel>);
         let web = config.searxng.clone().map(|c| Arc::new(Searxng::new(c)) as Arc<dyn WebSearch>);
-        let worker = Worker::new(backend.repo.clone(), search.retriever.clone(), chat, web, bot.outbox(), Some(events));
+        let worker = Worker::new(backend.repo.clone(), search.retriever.clone(), chat, web, bot.outbox(), events);
         tasks.push(consume_queue("worker", backend.clone(), "jobs", Arc::new(worker), shutdown.clone()));
         let jobs = backend.queue(queue_spec("jobs").map_err(|e| e.to_string())?).await.map_err(|e| e.to_string())?;
         let repo = backend.repo.clone();

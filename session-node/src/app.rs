@@ -63,9 +63,9 @@ impl App {
         tracing::info!(backend = backend.kind.as_str(), schema_version = report.schema_version, "storage ready");
         // Built before any task starts, so a refusal (e.g. an index of another model) leaves
         // nothing running that holds the database.
-        let search = match backend.embedded {
-            Some(_) => Some(crate::search::SearchServices::build(&backend, &config).await.map_err(StartError::Search)?),
-            None => None,
+        let search = match config.node_consumers {
+            true => Some(crate::search::SearchServices::build(&backend, &config).await.map_err(StartError::Search)?),
+            false => None,
         };
         let ops_token: Arc<str> = match &config.ops_token {
             Some(token) => token.as_str().into(),

@@ -99,6 +99,17 @@ impl Backend {
         })
     }
 
+    /// Where post and answer events go: the events queue when something reads it (this node's
+    /// webhook dispatcher, or the cloud's worker function), else nowhere — a node without
+    /// webhook targets would otherwise grow a queue nobody drains by one message a post.
+    pub async fn events_queue(&self, config: &Config) -> Result<Option<Arc<dyn Queue>>, String> {
+        if config.webhooks.is_none() && config.node_consumers {
+            return Ok(None);
+        }
+        let spec = siftgram_core::schema::queue_spec("events").map_err(|e| e.to_string())?;
+        self.queue(spec).await.map(Some).map_err(|e| e.to_string())
+    }
+
     /// Creates a queue and its dead-letter queue if needed (a migration step).
     pub async fn ensure_queue(&self, spec: QueueSpec) -> Result<Arc<dyn Queue>, QueueError> {
         Ok(match self.queues.as_ref() {

@@ -34,6 +34,11 @@ pub struct Config {
     /// the embedded backend only). In the cloud the webhook function takes them and the node
     /// only sends with the token: polling there would delete the webhook.
     pub bot_polling: bool,
+    /// The node runs the queue consumers itself — indexer, worker, digest schedule, webhooks —
+    /// with its own index under the data dir (`SIFTGRAM_NODE_CONSUMERS`; default: on the
+    /// embedded backend only). In the cloud the functions consume the queues; on for the AWS
+    /// backend, one node serves everything on DynamoDB and SQS (the chaos run's cloud variant).
+    pub node_consumers: bool,
     /// The API and Mini Apps (`/api`, `/miniapp/`); None without `TELEGRAM_BOT_TOKEN`.
     pub api: Option<siftgram_api::ApiConfig>,
     /// `SIFTGRAM_MINIAPP_URL` is unset: the bot's buttons open this node's own `/miniapp/`
@@ -65,6 +70,9 @@ pub struct Config {
 pub enum TelegramSource {
     /// Recorded channels (tests, the demo): `SIFTGRAM_TELEGRAM=recorded:<result.json>`.
     Recorded(siftgram_recorded_telegram::RecordedTelegram),
+    /// A recorded world served by another process (the chaos run, which outlives the node it
+    /// kills): `SIFTGRAM_TELEGRAM=recorded-at:http://127.0.0.1:<port>`.
+    RecordedAt(siftgram_recorded_telegram::wire::RemoteTelegram),
     /// Telegram itself over MTProto: `SIFTGRAM_TELEGRAM=grammers` with the app's
     /// `SIFTGRAM_TELEGRAM_API_ID` and `SIFTGRAM_TELEGRAM_API_HASH` (my.telegram.org).
     Grammers(siftgram_grammers::GrammersConnector),
@@ -128,6 +136,13 @@ impl Config {
                 Some("false" | "0" | "no") => false,
                 Some(other) => return Err(ConfigError::Invalid { name: "SIFTGRAM_BOT_POLLING", why: format!("{other:?} is not true or false") }),
             },
+            node_consumers: match get("SIFTGRAM_NODE_CONSUMERS").as_deref().map(str::trim) {
+                None => backend == BackendKind::Embedded,
+                Some("true" | "1" | "yes") => true,
+                Some("false" | "0" | "no") if backend == BackendKind::Aws => false,
+                Some("false" | "0" | "no") => return Err(ConfigError::Invalid { name: "SIFTGRAM_NODE_CONSUMERS", why: "the embedded backend's queues have no other consumer".into() }),
+                Some(other) => return Err(ConfigError::Invalid { name: "SIFTGRAM_NODE_CONSUMERS", why: format!("{other:?} is not true or false") }),
+            },
             bot,
             api,
             own_miniapp: get("SIFTGRAM_MINIAPP_URL").is_none(),
@@ -162,8 +177,16 @@ fn telegram_source(get: &impl Fn(&str) -> Option<String>) -> Result<Option<Teleg
             .ok_or(ConfigError::Invalid { name: "SIFTGRAM_TELEGRAM_API_HASH", why: "set it to the app's 32-character api_hash from my.telegram.org".into() })?;
         return Ok(Some(TelegramSource::Grammers(siftgram_grammers::GrammersConnector::new(api_id, &api_hash))));
     }
+    if let Some(url) = value.strip_prefix("recorded-at:") {
+        if !url.starts_with("http://") {
+            return Err(invalid(format!("{value:?}: expected recorded-at:http://<host>:<port>")));
+        }
+        // Its HTTP client is built now, before the node would install the TLS provider.
+        siftgram_models::install_tls_provider();
+        return Ok(Some(TelegramSource::RecordedAt(siftgram_recorded_telegram::wire::RemoteTelegram::new(url))));
+    }
     let Some(path) = value.strip_prefix("recorded:") else {
-        return Err(invalid(format!("{value:?}: expected grammers or recorded:<result.json>")));
+        return Err(invalid(format!("{value:?}: expected grammers, recorded:<result.json> or recorded-at:<url>")));
     };
     let text = std::fs::read_to_string(path).map_err(|e| invalid(format!("{path}: {e}")))?;
     let channels = siftgram_core::export::read_desktop_export(&text).map_err(|e| invalid(format!("{path}: {e}")))?;
@@ -198,6 +221,10 @@ mod tests {
         let err = config(&[("SIFTGRAM_BACKEND", "mongo")]).unwrap_err().to_string();
         assert!(err.contains("SIFTGRAM_BACKEND"), "{err}");
         assert!(config(&[("SIFTGRAM_HTTP_ADDR", "nowhere")]).is_err());
+        let err = config(&[("SIFTGRAM_NODE_CONSUMERS", "false")]).unwrap_err().to_string();
+        assert!(err.contains("SIFTGRAM_NODE_CONSUMERS"), "nobody else reads the embedded queues: {err}");
+        assert!(config(&[("SIFTGRAM_BACKEND", "aws")]).is_ok_and(|c| !c.node_consumers), "the functions consume in the cloud");
+        assert!(config(&[("SIFTGRAM_BACKEND", "aws"), ("SIFTGRAM_NODE_CONSUMERS", "true")]).is_ok_and(|c| c.node_consumers));
         assert!(config(&[("SIFTGRAM_OPS_TOKEN", "short")]).is_err());
         assert!(config(&[("SIFTGRAM_TIERS_JSON", "{\"gold\":{}}")]).is_err());
     }

@@ -10,6 +10,7 @@ pub mod app;
 pub mod backend;
 pub mod bench;
 pub mod bot;
+pub mod chaos;
 pub mod config;
 pub mod demo;
 pub mod eval;

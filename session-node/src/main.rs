@@ -64,6 +64,25 @@ enum Command {
     },
     /// Rebuild the search index with the configured embedding model (after changing models).
     Reindex,
+    /// Kill this node with SIGKILL again and again while it backfills, indexes, answers, sends a
+    /// digest and signs a member in (recorded Telegram, fake Bot API), then compare what it
+    /// stored and indexed with what Telegram has. Exits non-zero if anything was lost or doubled.
+    Chaos {
+        #[arg(long, default_value_t = 20)]
+        kills: usize,
+        #[arg(long, default_value_t = 5)]
+        channels: usize,
+        #[arg(long, default_value_t = 2000)]
+        posts: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Run the node's consumers on LocalStack's SQS and DynamoDB at this endpoint.
+        #[arg(long)]
+        localstack: Option<String>,
+        /// Keep the node's data and log here (default: a temporary directory).
+        #[arg(long)]
+        work: Option<std::path::PathBuf>,
+    },
     /// Telegram bot administration.
     Bot {
         #[command(subcommand)]
@@ -151,6 +170,17 @@ async fn main() -> anyhow::Result<()> {
             let embedder = config.embedder.build().await.context("embedding model")?;
             let work = tempfile::tempdir().context("a scratch directory")?;
             siftgram_session_node::bench::run_bench(&sizes, 2000, Some(embedder), embed_sample, &session_users, work.path()).await.map_err(anyhow::Error::msg)?;
+        }
+        Command::Chaos { kills, channels, posts, seed, localstack, work } => {
+            use siftgram_session_node::chaos;
+            let plan = chaos::ChaosPlan { kills, channels: channels.max(1), posts_per_channel: posts.max(1), seed, localstack };
+            let scratch = tempfile::tempdir().context("a scratch directory")?;
+            let work = work.unwrap_or_else(|| scratch.path().to_owned());
+            std::fs::create_dir_all(&work).with_context(|| work.display().to_string())?;
+            let binary = std::env::current_exe().context("this binary's path")?;
+            let report = chaos::run(&binary, &plan, &work).await.map_err(anyhow::Error::msg)?;
+            print!("{}", chaos::render(&plan, &report));
+            anyhow::ensure!(report.tally.all_zero(), "the chaos run lost or doubled something (node log: {})", work.join("node.log").display());
         }
         Command::Reindex => {
             let backend = Backend::connect(&config).await.context("connecting to storage")?;

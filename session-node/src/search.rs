@@ -7,7 +7,6 @@ use siftgram_core::indexing::{CachedEmbedder, Indexer};
 use siftgram_core::ports::{Embedder, SearchIndex};
 use siftgram_core::retention::apply_retention;
 use siftgram_core::retrieval::Retriever;
-use siftgram_core::schema::queue_spec;
 use crate::config::Config;
 use siftgram_models::OpenAiTagger;
 use siftgram_search::EmbeddedIndex;
@@ -38,9 +37,9 @@ impl SearchServices {
         let index = EmbeddedIndex::open_dir(&data_dir.join("index")).map_err(|e| e.to_string())?;
         let model = embedder.build().await.map_err(|e| e.to_string())?;
         let embedder: Arc<dyn Embedder> = Arc::new(CachedEmbedder::new(model, backend.repo.clone()));
-        let events = backend.queue(queue_spec("events").map_err(|e| e.to_string())?).await.map_err(|e| e.to_string())?;
+        let events = backend.events_queue(config).await?;
         let tagger = config.tagger.clone().map(|e| Arc::new(OpenAiTagger::new(e)) as Arc<dyn siftgram_core::ports::Tagger>);
-        let indexer = siftgram_search::indexer(backend.repo.clone(), Arc::new(index.clone()), embedder.clone(), tagger, Some(events));
+        let indexer = siftgram_search::indexer(backend.repo.clone(), Arc::new(index.clone()), embedder.clone(), tagger, events);
         let keywords = indexer.keywords.clone();
         let retriever = Retriever { repo: backend.repo.clone(), index: Arc::new(index.clone()), embedder, keywords };
         Ok(SearchServices { index, indexer: Arc::new(indexer), retriever: Arc::new(retriever) })

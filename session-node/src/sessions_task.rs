@@ -39,6 +39,7 @@ pub async fn spawn(backend: Backend, config: &Config, shutdown: watch::Receiver<
     let Some(source) = &config.telegram else { return Ok(Vec::new()) };
     let connector: Arc<dyn TelegramConnector> = match source {
         TelegramSource::Recorded(world) => Arc::new(world.clone()),
+        TelegramSource::RecordedAt(remote) => Arc::new(remote.clone()),
         TelegramSource::Grammers(connector) => Arc::new(connector.clone()),
     };
     let cipher = session_cipher(config)?;
@@ -49,8 +50,8 @@ pub async fn spawn(backend: Backend, config: &Config, shutdown: watch::Receiver<
         let backend = backend.clone();
         async move { backend.queue(queue_spec(name).map_err(|e| e.to_string())?).await.map_err(|e| e.to_string()) }
     };
-    let (posts, events) = (queue("posts").await?, queue("events").await?);
-    let sync = Arc::new(ChannelSync { repo: backend.repo.clone(), publisher: PostPublisher { posts }, events: Some(events.clone()), page: 100, depth: config.backfill_depth });
+    let (posts, events) = (queue("posts").await?, backend.events_queue(config).await?);
+    let sync = Arc::new(ChannelSync { repo: backend.repo.clone(), publisher: PostPublisher { posts }, events: events.clone(), page: 100, depth: config.backfill_depth });
     let driver = Arc::new(SessionDriver {
         node_id: config.node_id.clone(),
         repo: backend.repo.clone(),
@@ -66,7 +67,7 @@ pub async fn spawn(backend: Backend, config: &Config, shutdown: watch::Receiver<
         login: Arc::new(LoginFlow::new(backend.repo.clone(), connector, cipher, &config.node_id)),
         mailboxes: driver.mailboxes.clone(),
         out: config.bot.as_ref().map(|b| b.outbox()),
-        events: Some(events),
+        events,
         login_poll: Duration::from_secs(1),
         progress_poll: Duration::from_secs(2),
     };

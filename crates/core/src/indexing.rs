@@ -85,6 +85,15 @@ impl Embedder for CachedEmbedder {
     }
 }
 
+/// How often one message may find its post changed under it before it is retried later.
+const MAX_PUBLISH_ROUNDS: usize = 8;
+
+/// One pass of `publish`: finished, or to be done again with this version of the post.
+enum Published {
+    Done(IndexOutcome),
+    Again { post: Post, outcome: Option<IndexOutcome> },
+}
+
 pub struct Indexer {
     pub repo: Repository,
     pub index: Arc<dyn SearchIndex>,
@@ -119,7 +128,7 @@ impl Indexer {
             PostMessage::Publish { post } => self.publish(post, false).await,
             PostMessage::Delete { key } => {
                 self.index.delete_post(key).await?;
-                self.repo.delete_post(key).await?;
+                self.repo.remove_deleted_post(key).await?;
                 self.emit(Event::PostRemoved { key }).await?;
                 Ok(IndexOutcome::Removed)
             }
@@ -145,16 +154,39 @@ impl Indexer {
         self.publish(post, true).await
     }
 
-    async fn publish(&self, mut post: Post, force: bool) -> Result<IndexOutcome, IndexingError> {
+    /// Stores and indexes `post`, whatever order its versions arrive in: a version older than
+    /// the stored one (a late or replayed message) changes nothing, a deleted post is not
+    /// brought back, and when another consumer stores a newer version while this one is being
+    /// indexed, the newer one is indexed too — so store and index end on Telegram's latest.
+    async fn publish(&self, post: Post, force: bool) -> Result<IndexOutcome, IndexingError> {
         let channel = self.repo.get_channel(post.key.channel_id).await?.ok_or(IndexingError::UnknownChannel(post.key))?;
-        let stored = self.repo.get_post(post.key).await?;
-        let same = stored.as_ref().is_some_and(|s| s.same_content(&post));
-        if let Some(s) = stored.as_ref().filter(|s| same && s.indexed && !force) {
-            tracing::debug!(post = %s.key, "already indexed; nothing to do");
-            return Ok(IndexOutcome::Unchanged);
+        let mut next = post;
+        let mut first: Option<IndexOutcome> = None;
+        for _ in 0..MAX_PUBLISH_ROUNDS {
+            match self.publish_once(&channel, next, force && first.is_none()).await? {
+                Published::Done(outcome) => return Ok(first.unwrap_or(outcome)),
+                Published::Again { post, outcome } => {
+                    first = first.or(outcome);
+                    next = post;
+                }
+            }
         }
-        let tags = match stored.as_ref().filter(|s| same && !s.tags.is_empty()) {
-            Some(s) => s.tags.clone(),
+        Err(RepoError::Contended("post versions").into())
+    }
+
+    async fn publish_once(&self, channel: &crate::model::Channel, mut post: Post, force: bool) -> Result<Published, IndexingError> {
+        let stored = self.repo.get_post_versioned(post.key).await?;
+        if let Some((s, _)) = stored.as_ref().filter(|(s, _)| s.edited_at > post.edited_at) {
+            tracing::debug!(post = %s.key, "an older version than the stored one; nothing to do");
+            return Ok(Published::Done(IndexOutcome::Unchanged));
+        }
+        let same = stored.as_ref().is_some_and(|(s, _)| s.same_content(&post));
+        if let Some((s, _)) = stored.as_ref().filter(|(s, _)| same && s.indexed && !force) {
+            tracing::debug!(post = %s.key, "already indexed; nothing to do");
+            return Ok(Published::Done(IndexOutcome::Unchanged));
+        }
+        let tags = match stored.as_ref().filter(|(s, _)| same && !s.tags.is_empty()) {
+            Some((s, _)) => s.tags.clone(),
             None => self.tags_for(&post.text).await,
         };
         if let Err(e) = post.set_tags(tags) {
@@ -162,14 +194,24 @@ impl Indexer {
         }
         post.link = Post::link_for(post.key, channel.username.as_ref());
         post.indexed = false;
-        let edited = stored.as_ref().is_some_and(|s| !s.same_content(&post));
+        let edited = stored.as_ref().is_some_and(|(s, _)| !s.same_content(&post));
         match stored {
-            None => {
-                if self.repo.insert_post(&post).await? == PostInsert::AlreadyStored {
-                    self.repo.update_post(&post).await?;
+            None => match self.repo.insert_post(&post).await? {
+                PostInsert::Inserted => {}
+                // Stored meanwhile by another consumer: compare with that version.
+                PostInsert::AlreadyStored => return Ok(Published::Again { post, outcome: None }),
+                PostInsert::Deleted => {
+                    // A copy indexed before the deletion was (e.g. by a consumer that died after
+                    // indexing) goes too.
+                    self.index.delete_post(post.key).await?;
+                    return Ok(Published::Done(IndexOutcome::Removed));
+                }
+            },
+            Some((_, version)) => {
+                if !self.repo.replace_post(&post, version).await? {
+                    return Ok(Published::Again { post, outcome: None });
                 }
             }
-            Some(_) => self.repo.update_post(&post).await?,
         }
         let chunks = chunk_text(&post.text, CHUNK_CHARS, CHUNK_OVERLAP);
         let texts: Vec<String> = chunks.iter().map(|c| c.text.clone()).collect();
@@ -183,9 +225,24 @@ impl Indexer {
         self.index.upsert_post(post.key, points).await?;
         let count = chunks.len() as u32;
         self.emit(Event::PostIndexed { key: post.key, chunks: count, tags: post.tags.clone(), edited }).await?;
-        post.indexed = true;
-        self.repo.update_post(&post).await?;
-        Ok(IndexOutcome::Indexed { chunks: count, edited })
+        let outcome = IndexOutcome::Indexed { chunks: count, edited };
+        // Marked indexed only if the store still holds this very version; otherwise what it
+        // holds now is indexed over it (or, deleted meanwhile, removed from the index).
+        match self.repo.get_post_versioned(post.key).await? {
+            None => {
+                self.index.delete_post(post.key).await?;
+                Ok(Published::Done(IndexOutcome::Removed))
+            }
+            Some((now, version)) if now.same_content(&post) => {
+                post.indexed = true;
+                if self.repo.replace_post(&post, version).await? {
+                    Ok(Published::Done(outcome))
+                } else {
+                    Ok(Published::Again { post, outcome: Some(outcome) })
+                }
+            }
+            Some((now, _)) => Ok(Published::Again { post: now, outcome: Some(outcome) }),
+        }
     }
 
     async fn emit(&self, event: Event) -> Result<(), QueueError> {

@@ -5,6 +5,7 @@
 //! sees it exactly as it would see Telegram.
 
 mod client;
+pub mod wire;
 
 use siftgram_core::Timestamp;
 use siftgram_core::export::RecordedChannel;
@@ -100,10 +101,15 @@ impl RecordedTelegram {
 
     /// A channel of `count` numbered posts (ids 1..=count), one a minute up to now.
     pub fn add_numbered_channel(&self, id: i64, username: &str, title: &str, count: i64) -> ChannelId {
+        self.add_generated_channel(id, username, title, count, |m| format!("{title}: пост номер {m}."))
+    }
+
+    /// A channel of `count` posts (ids 1..=count) with the texts `text(id)`, one a minute up to now.
+    pub fn add_generated_channel(&self, id: i64, username: &str, title: &str, count: i64, text: impl Fn(i64) -> String) -> ChannelId {
         let id = ChannelId::new(id).expect("channel id");
         let start = now().0 - count * 60;
         let messages = (1..=count)
-            .map(|m| (m, RemoteMessage { id: m, date: Timestamp(start + m * 60), edited: None, text: format!("{title}: пост номер {m}."), media: Default::default(), views: Some(m as u64) }))
+            .map(|m| (m, RemoteMessage { id: m, date: Timestamp(start + m * 60), edited: None, text: text(m), media: Default::default(), views: Some(m as u64) }))
             .collect();
         let channel = Channel { title: title.into(), username: Username::parse(username).ok(), messages, next_id: count + 1 };
         self.world.lock().unwrap().channels.insert(id, channel);

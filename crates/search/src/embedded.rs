@@ -251,6 +251,13 @@ impl EmbeddedIndex {
         Ok(EmbeddedIndex { inner: Arc::new(Inner { db, state: RwLock::new(state) }) })
     }
 
+    /// Every point's post, chunk number and keyword vector, in no order: what an audit compares
+    /// with the posts the index should hold (the chaos run's final check).
+    pub fn points(&self) -> Vec<(PostKey, u32, SparseVector)> {
+        let state = self.inner.state.read().expect("index state");
+        state.slots.iter().flatten().map(|p| (p.post, p.chunk, p.sparse.clone())).collect()
+    }
+
     /// The model and dimension the collection was opened with; None before the first open.
     pub fn collection(&self) -> Option<CollectionInfo> {
         self.inner.state.read().ok().and_then(|s| s.info.clone())

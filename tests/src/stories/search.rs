@@ -14,6 +14,7 @@ macro_rules! search_stories {
             a_published_post_becomes_searchable_with_a_link_and_snippet,
             a_redelivered_post_changes_nothing,
             an_edit_changes_what_is_found_and_a_delete_removes_it,
+            versions_arriving_out_of_order_end_on_telegrams_latest,
             nobody_sees_posts_of_channels_they_do_not_follow,
             a_time_phrase_filters_before_ranking,
             retention_removes_old_posts_from_the_store_and_the_index,
@@ -89,6 +90,42 @@ pub async fn an_edit_changes_what_is_found_and_a_delete_removes_it(sys: &mut Tes
     assert!(!s.found(sys, anna, "концерт оркестра").await.contains(&1));
     assert!(sys.repo.get_post(found.posts[0].post.key).await.unwrap().is_none());
     assert_eq!(sys.repo.channel_stats(ch).await.unwrap().post_count, 1, "deleted twice, counted once");
+}
+
+/// Queues reorder and redeliver, and a restarted session replays updates: an edit that overtakes
+/// its original is not undone by it, and a deleted post's late copy does not bring it back.
+pub async fn versions_arriving_out_of_order_end_on_telegrams_latest(sys: &mut TestSystem) {
+    let s = TestSearch::start(sys).await;
+    let now = sys.clock.now();
+    let ch = s.channel(sys, 1006, Some("late_news"), "Поздние новости").await;
+    let anna = s.follow(sys, 16, ch).await;
+    let original = s.post(ch, 1, "Открылась новая станция метро «Рижская».", 2, now);
+    let mut edited = s.post(ch, 1, "Концерт симфонического оркестра перенесли на субботу.", 2, now);
+    edited.edited_at = Some(now);
+    s.publish(&PostMessage::Publish { post: edited.clone() }).await;
+    s.publish(&PostMessage::Publish { post: original.clone() }).await;
+    s.index_all().await;
+    let stored = sys.repo.get_post(edited.key).await.unwrap().expect("stored");
+    assert_eq!(stored.text, edited.text, "the older version arriving later changes nothing");
+    assert!(stored.indexed);
+    assert_eq!(s.found(sys, anna, "концерт оркестра").await, [1]);
+    // The only post is always found by meaning; what matters is which text the index holds.
+    let metro = s.ask(sys, anna, "станция метро Рижская").await;
+    assert!(metro.posts.iter().all(|p| !p.snippet.contains("метро")), "the old text is not in the index");
+
+    s.publish(&PostMessage::Delete { key: edited.key }).await;
+    s.publish(&PostMessage::Publish { post: edited.clone() }).await;
+    s.publish(&PostMessage::Publish { post: original }).await;
+    s.index_all().await;
+    assert!(sys.repo.get_post(edited.key).await.unwrap().is_none(), "a deleted post stays deleted");
+    assert!(!s.found(sys, anna, "концерт оркестра").await.contains(&1));
+    assert_eq!(sys.repo.channel_stats(ch).await.unwrap().post_count, 0);
+    // A post deleted before its first copy arrived is never stored either.
+    s.publish(&PostMessage::Delete { key: s.post(ch, 2, "x", 0, now).key }).await;
+    s.publish(&PostMessage::Publish { post: s.post(ch, 2, "Выпал первый снег.", 0, now) }).await;
+    s.index_all().await;
+    assert!(sys.repo.get_post(s.post(ch, 2, "x", 0, now).key).await.unwrap().is_none());
+    assert!(!s.found(sys, anna, "первый снег").await.contains(&2));
 }
 
 pub async fn nobody_sees_posts_of_channels_they_do_not_follow(sys: &mut TestSystem) {

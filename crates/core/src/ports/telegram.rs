@@ -4,10 +4,11 @@
 use crate::Timestamp;
 use crate::model::{ChannelId, MediaKind, Username};
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// A channel as Telegram describes it to the user's account.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RemoteChannel {
     pub id: ChannelId,
     pub title: String,
@@ -19,7 +20,7 @@ pub struct RemoteChannel {
 }
 
 /// One channel message.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RemoteMessage {
     pub id: i64,
     pub date: Timestamp,
@@ -30,7 +31,7 @@ pub struct RemoteMessage {
 }
 
 /// What happened in a channel the account follows, as it happens.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LiveEvent {
     New(ChannelId, RemoteMessage),
     Edited(ChannelId, RemoteMessage),
@@ -38,7 +39,7 @@ pub enum LiveEvent {
 }
 
 /// Where a QR login stands.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum QrLogin {
     /// Show this `tg://login?token=…` URL as a QR code until `expires`.
     Waiting { url: String, expires: Timestamp },
@@ -48,7 +49,7 @@ pub enum QrLogin {
     Done { account_id: i64 },
 }
 
-#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TelegramError {
     /// FLOOD_WAIT: this client must wait this long before asking again.
     #[error("flood wait {0:?}")]

@@ -11,6 +11,12 @@ use serde::{Deserialize, Serialize};
 fn post_key(key: PostKey) -> Key {
     Key::new(format!("post#{}", key.channel_id), padded(key.message_id))
 }
+/// Remembers a post deleted in Telegram, so a late or replayed copy of it is not stored again.
+fn gone_key(key: PostKey) -> Key {
+    Key::new(format!("gone#{}", key.channel_id), padded(key.message_id))
+}
+/// How long a deletion is remembered: far beyond any redelivery or update replay.
+const GONE_TTL_SECS: i64 = 30 * 86_400;
 fn stats_key(channel: ChannelId) -> Key {
     Key::new(format!("channel#{channel}"), "stats")
 }
@@ -32,6 +38,8 @@ pub struct ChannelStats {
 pub enum PostInsert {
     Inserted,
     AlreadyStored,
+    /// Telegram deleted this post (`remove_deleted_post`); nothing was stored.
+    Deleted,
 }
 
 impl Repository {
@@ -60,10 +68,12 @@ impl Repository {
             let writes = vec![
                 Write::Put(item_of(post_key(post.key), post), Condition::NotExists),
                 Write::Put(item_of(stats_key(post.key.channel_id), &stats), condition),
+                Write::Check(gone_key(post.key), Condition::NotExists),
             ];
             match self.store.transact(writes).await {
                 Ok(()) => return Ok(PostInsert::Inserted),
                 Err(StoreError::TransactionCancelled { index: 0, .. }) => return Ok(PostInsert::AlreadyStored),
+                Err(StoreError::TransactionCancelled { index: 2, .. }) => return Ok(PostInsert::Deleted),
                 Err(StoreError::TransactionCancelled { .. } | StoreError::Conflict) => continue,
                 Err(e) => return Err(e.into()),
             }
@@ -73,21 +83,54 @@ impl Repository {
 
     /// Replaces a stored post (an edit, or tags added); `NotFound` if it was never stored or was deleted.
     pub async fn update_post(&self, post: &Post) -> Result<(), RepoError> {
+        match self.put_post_if(post, Condition::Exists).await? {
+            true => Ok(()),
+            false => Err(RepoError::NotFound("post")),
+        }
+    }
+
+    /// Writes `post` if `condition` holds for the stored one, bumping the channel's revision in
+    /// the same transaction; false if it does not hold.
+    async fn put_post_if(&self, post: &Post, condition_on_post: Condition) -> Result<bool, RepoError> {
         for _ in 0..MAX_ATTEMPTS {
             let (mut stats, condition) = self.stats_versioned(post.key.channel_id).await?;
             stats.revision += 1;
             let writes = vec![
-                Write::Put(item_of(post_key(post.key), post), Condition::Exists),
+                Write::Put(item_of(post_key(post.key), post), condition_on_post.clone()),
                 Write::Put(item_of(stats_key(post.key.channel_id), &stats), condition),
             ];
             match self.store.transact(writes).await {
-                Ok(()) => return Ok(()),
-                Err(StoreError::TransactionCancelled { index: 0, .. }) => return Err(RepoError::NotFound("post")),
+                Ok(()) => return Ok(true),
+                Err(StoreError::TransactionCancelled { index: 0, .. }) => return Ok(false),
                 Err(StoreError::TransactionCancelled { .. } | StoreError::Conflict) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
         Err(RepoError::Contended("channel stats"))
+    }
+
+    /// A post with its item version, for a replacement that must not overwrite a newer write.
+    pub async fn get_post_versioned(&self, key: PostKey) -> Result<Option<(Post, u64)>, RepoError> {
+        match self.store.get(&post_key(key)).await? {
+            Some(item) => Ok(Some((decode("post", &item)?, item.version))),
+            None => Ok(None),
+        }
+    }
+
+    /// Replaces a stored post only if it is still at `version` (from `get_post_versioned`);
+    /// false if it was changed or removed since.
+    pub async fn replace_post(&self, post: &Post, version: u64) -> Result<bool, RepoError> {
+        self.put_post_if(post, Condition::Version(version)).await
+    }
+
+    /// A post Telegram deleted: removed, and remembered (30 days) so that a copy of it still on
+    /// its way — a redelivered or reordered message, an update replayed after a restart — is
+    /// refused by `insert_post` instead of bringing it back. True if it was stored.
+    pub async fn remove_deleted_post(&self, key: PostKey) -> Result<bool, RepoError> {
+        // The memory first: an insert racing with this removal then fails either way.
+        let gone = Item::new(gone_key(key), Default::default()).expiring_at(self.clock().now().plus_secs(GONE_TTL_SECS));
+        self.store.put(gone, Condition::Always).await?;
+        self.delete_post(key).await
     }
 
     /// Removes a post (deleted in Telegram, or past retention) and uncounts it. Deleting twice is

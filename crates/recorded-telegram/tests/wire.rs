@@ -9,6 +9,8 @@ use siftgram_recorded_telegram::wire::{RemoteTelegram, serve};
 use std::time::Duration;
 
 async fn served(world: &RecordedTelegram) -> (String, tokio::task::JoinHandle<()>) {
+    // reqwest needs a TLS provider once the workspace enables rustls, even for plain http.
+    siftgram_models::install_tls_provider();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     (url, serve(world.clone(), listener))

@@ -192,6 +192,32 @@ pub async fn channels_are_shared_and_found_by_username(sys: &mut TestSystem) {
     assert_eq!(sys.repo.find_channel_by_username("@rust_weekly").await.unwrap().unwrap().id, ch.id);
 }
 
+pub async fn a_post_is_replaced_only_over_the_version_read_and_a_deleted_one_stays_gone(sys: &mut TestSystem) {
+    let ch = channel(sys, 402, "versions").await;
+    let key = PostKey::new(ch.id, 1).unwrap();
+    let post = Post::new(key, ch.username.as_ref(), "Первая версия", sys.clock.now(), MediaKind::None).unwrap();
+    assert_eq!(sys.repo.insert_post(&post).await.unwrap(), PostInsert::Inserted);
+    let (_, read) = sys.repo.get_post_versioned(key).await.unwrap().unwrap();
+    let mut second = post.clone();
+    second.text = "Вторая версия".into();
+    assert!(sys.repo.replace_post(&second, read).await.unwrap());
+    let mut stale = post.clone();
+    stale.text = "Записано поверх устаревшего чтения".into();
+    assert!(!sys.repo.replace_post(&stale, read).await.unwrap(), "the version read is gone");
+    assert_eq!(sys.repo.get_post(key).await.unwrap().unwrap().text, "Вторая версия");
+
+    assert!(sys.repo.remove_deleted_post(key).await.unwrap());
+    assert_eq!(sys.repo.insert_post(&second).await.unwrap(), PostInsert::Deleted, "a late copy is refused");
+    assert!(sys.repo.get_post(key).await.unwrap().is_none());
+    assert!(!sys.repo.replace_post(&second, read + 1).await.unwrap());
+    // A deletion seen before the post itself is remembered too.
+    let early = PostKey::new(ch.id, 2).unwrap();
+    assert!(!sys.repo.remove_deleted_post(early).await.unwrap());
+    let copy = Post::new(early, ch.username.as_ref(), "Опоздавший пост", sys.clock.now(), MediaKind::None).unwrap();
+    assert_eq!(sys.repo.insert_post(&copy).await.unwrap(), PostInsert::Deleted);
+    assert_eq!(sys.repo.channel_stats(ch.id).await.unwrap().post_count, 0);
+}
+
 pub async fn posts_are_stored_once_edited_and_deleted(sys: &mut TestSystem) {
     let ch = channel(sys, 401, "daily_digest").await;
     let username = ch.username.clone();
@@ -360,6 +386,7 @@ macro_rules! repository_conformance {
             racing_subscriptions_cannot_pass_the_limit,
             channels_are_shared_and_found_by_username,
             posts_are_stored_once_edited_and_deleted,
+            a_post_is_replaced_only_over_the_version_read_and_a_deleted_one_stays_gone,
             daily_quotas_are_counted_and_enforced,
             admins_grant_tiers_and_history_is_kept,
             leases_have_one_owner_until_they_expire,

@@ -223,8 +223,9 @@ impl Api {
 
 /// A member signing in as a person would: send /login, scan each QR code shown, type the
 /// password when asked, and send /login again when the page has shown nothing new for a while
-/// (the node that showed it was killed). Returns when the page says done.
-async fn sign_in(node: &Api, bot: &FakeTelegram, world: &RecordedTelegram, user: i64, account: i64) -> Result<(), String> {
+/// (the node that showed it was killed). Returns when the page says done. The phone scanning is
+/// the user's own account (the node refuses another account's login).
+async fn sign_in(node: &Api, bot: &FakeTelegram, world: &RecordedTelegram, user: i64) -> Result<(), String> {
     let person = bot.user(user, "ru");
     bot.push_update(person.says(&format!("/login {INVITE}")));
     let started = Instant::now();
@@ -245,7 +246,7 @@ async fn sign_in(node: &Api, bot: &FakeTelegram, world: &RecordedTelegram, user:
             Some("waiting") => {
                 let url = state.as_ref().and_then(|s| s["url"].as_str()).unwrap_or_default().to_owned();
                 if url != scanned {
-                    world.scan(&url, account);
+                    world.scan(&url, user);
                     scanned = url;
                 }
             }
@@ -375,7 +376,7 @@ pub async fn run(binary: &Path, plan: &ChaosPlan, work: &Path) -> Result<ChaosRe
     node.start()?;
     node.healthy(Duration::from_secs(300)).await?;
     progress(&format!("node up at {}; world: {} channels × {} posts", node.api.addr, plan.channels, plan.posts_per_channel));
-    sign_in(&node.api, &bot, &world, MEMBER, MEMBER).await?;
+    sign_in(&node.api, &bot, &world, MEMBER).await?;
     progress("member signed in");
     let member = bot.user(MEMBER, "ru");
 
@@ -390,8 +391,7 @@ pub async fn run(binary: &Path, plan: &ChaosPlan, work: &Path) -> Result<ChaosRe
         let work_started = Instant::now();
         match during {
             "backfill" if round == 0 => {
-                for (_, title) in &channels {
-                    let n: usize = title.rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or(1);
+                for n in 1..=channels.len() {
                     bot.push_update(member.says(&format!("/add_channel @chaos_{n}")));
                 }
             }
@@ -409,12 +409,10 @@ pub async fn run(binary: &Path, plan: &ChaosPlan, work: &Path) -> Result<ChaosRe
             }
             _ => {
                 let user = 710 + round as i64;
-                // The Telegram account is the user's own (another account's login is refused).
-                let account = user;
-                world.add_account(account, Some(PASSWORD));
-                login_users.push((user, account));
+                world.add_account(user, Some(PASSWORD));
+                login_users.push(user);
                 let (api, bot, world) = (node.api.clone(), bot.clone(), world.clone());
-                logins.push(tokio::spawn(async move { sign_in(&api, &bot, &world, user, account).await }));
+                logins.push(tokio::spawn(async move { sign_in(&api, &bot, &world, user).await }));
             }
         }
         // The kill lands anywhere in the first 3 s of the work.
@@ -452,7 +450,7 @@ pub async fn run(binary: &Path, plan: &ChaosPlan, work: &Path) -> Result<ChaosRe
         let used = backend.repo.daily_usage(UserId::new(MEMBER).expect("user id"), siftgram_core::rules::DailyQuota::RagQueries).await.map_err(|e| e.to_string())? as usize;
         tally.quota_twice = used.saturating_sub(questions + digests);
     }
-    for (user, _) in &login_users {
+    for user in &login_users {
         if backend.repo.load_session(UserId::new(*user).expect("user id")).await.map_err(|e| e.to_string())?.is_none() {
             tally.sign_ins_lost += 1;
         }

@@ -130,18 +130,11 @@ impl Config {
             resource_prefix: get("SIFTGRAM_RESOURCE_PREFIX").unwrap_or_else(|| "siftgram-".into()),
             aws_endpoint: get("AWS_ENDPOINT_URL"),
             tiers,
-            bot_polling: match get("SIFTGRAM_BOT_POLLING").as_deref().map(str::trim) {
+            bot_polling: flag(&get, "SIFTGRAM_BOT_POLLING")?.unwrap_or(backend == BackendKind::Embedded),
+            node_consumers: match flag(&get, "SIFTGRAM_NODE_CONSUMERS")? {
                 None => backend == BackendKind::Embedded,
-                Some("true" | "1" | "yes") => true,
-                Some("false" | "0" | "no") => false,
-                Some(other) => return Err(ConfigError::Invalid { name: "SIFTGRAM_BOT_POLLING", why: format!("{other:?} is not true or false") }),
-            },
-            node_consumers: match get("SIFTGRAM_NODE_CONSUMERS").as_deref().map(str::trim) {
-                None => backend == BackendKind::Embedded,
-                Some("true" | "1" | "yes") => true,
-                Some("false" | "0" | "no") if backend == BackendKind::Aws => false,
-                Some("false" | "0" | "no") => return Err(ConfigError::Invalid { name: "SIFTGRAM_NODE_CONSUMERS", why: "the embedded backend's queues have no other consumer".into() }),
-                Some(other) => return Err(ConfigError::Invalid { name: "SIFTGRAM_NODE_CONSUMERS", why: format!("{other:?} is not true or false") }),
+                Some(false) if backend == BackendKind::Embedded => return Err(ConfigError::Invalid { name: "SIFTGRAM_NODE_CONSUMERS", why: "the embedded backend's queues have no other consumer".into() }),
+                Some(on) => on,
             },
             bot,
             api,
@@ -161,6 +154,16 @@ impl Config {
             session_keys: get("SIFTGRAM_SESSION_KEYS"),
             node_id: get("SIFTGRAM_NODE_ID").unwrap_or_else(|| format!("{}-{}", std::env::var("HOSTNAME").unwrap_or_else(|_| "node".into()), std::process::id())),
         })
+    }
+}
+
+/// An on/off setting: None when unset.
+fn flag(get: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<Option<bool>, ConfigError> {
+    match get(name).as_deref().map(str::trim) {
+        None => Ok(None),
+        Some("true" | "1" | "yes") => Ok(Some(true)),
+        Some("false" | "0" | "no") => Ok(Some(false)),
+        Some(other) => Err(ConfigError::Invalid { name, why: format!("{other:?} is not true or false") }),
     }
 }
 

@@ -12,6 +12,9 @@ pub enum BotError {
     Repo(#[from] RepoError),
     #[error("queue: {0}")]
     Queue(#[from] QueueError),
+    /// Another delivery of the same update holds a fresh claim on it.
+    #[error("the update is being handled by another delivery")]
+    StillRunning,
 }
 
 impl BotError {

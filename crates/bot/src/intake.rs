@@ -73,6 +73,31 @@ pub(crate) const KNOWN_COMMANDS: &[&str] = &[
 /// webhook, long polling re-reads it).
 pub const MAX_UPDATE_FAILURES: u32 = 5;
 
+/// Who takes an update in, which decides when a claim found still running is stale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Taker {
+    /// Webhook deliveries run concurrently (several Lambda instances, Telegram redelivering one
+    /// that is slow): a running claim is another delivery's until it is older than any delivery
+    /// can run (the bot function's timeout is 10 s).
+    Webhook,
+    /// The long poller is the only taker and handles one update at a time (Telegram answers a
+    /// second poller with 409), so a running claim it meets was left by a process that died.
+    Polling,
+}
+
+impl Taker {
+    fn lease_secs(self) -> i64 {
+        match self {
+            Taker::Webhook => WEBHOOK_CLAIM_LEASE_SECS,
+            Taker::Polling => 0,
+        }
+    }
+}
+
+/// Well above the longest webhook delivery (the bot function's timeout is 10 s): a younger
+/// claim may still be running.
+const WEBHOOK_CLAIM_LEASE_SECS: i64 = 120;
+
 /// The webhook's HTTP answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WebhookReply {
@@ -139,8 +164,9 @@ impl BotService {
                 return WebhookReply::new(400, "malformed update");
             }
         };
-        match self.handle_update(update).await {
+        match self.handle_update(update, Taker::Webhook).await {
             Ok(_) => WebhookReply::new(200, "ok"),
+            Err(BotError::StillRunning) => WebhookReply::new(500, "retry"),
             Err(e) => {
                 tracing::error!(error = %e, "update failed; Telegram will redeliver it");
                 WebhookReply::new(500, "retry")
@@ -150,23 +176,23 @@ impl BotService {
 
     /// One update from either the webhook or long polling. Everything it sends on (jobs,
     /// session commands) and every line it logs carries its trace id.
-    pub async fn handle_update(&self, update: Update) -> Result<Outcome, BotError> {
+    pub async fn handle_update(&self, update: Update, taker: Taker) -> Result<Outcome, BotError> {
         let trace = siftgram_core::trace::TraceId::for_update(update.id.0);
-        siftgram_core::trace::traced(Some(trace), self.handle_traced(update)).await
+        siftgram_core::trace::traced(Some(trace), self.handle_traced(update, taker)).await
     }
 
-    async fn handle_traced(&self, update: Update) -> Result<Outcome, BotError> {
+    async fn handle_traced(&self, update: Update, taker: Taker) -> Result<Outcome, BotError> {
         let span = tracing::info_span!("update", update_id = update.id.0, user_id = tracing::field::Empty);
         let command = command_label(&update);
         let started = std::time::Instant::now();
-        let outcome = self.take_in(update, span.clone()).instrument(span).await;
+        let outcome = self.take_in(update, taker, span.clone()).instrument(span).await;
         let label = outcome.as_ref().map_or("failed", Outcome::label);
         siftgram_core::telemetry::update_handled(command, label, started.elapsed());
         tracing::debug!(command, outcome = label, elapsed_ms = started.elapsed().as_millis() as u64, "update taken in");
         outcome
     }
 
-    async fn take_in(&self, update: Update, span: tracing::Span) -> Result<Outcome, BotError> {
+    async fn take_in(&self, update: Update, taker: Taker, span: tracing::Span) -> Result<Outcome, BotError> {
         let update_id = update.id.0;
         if matches!(update.kind, UpdateKind::Error(_)) {
             return Ok(Outcome::Ignored);
@@ -176,23 +202,37 @@ impl BotService {
             return Ok(Outcome::Ignored);
         }
         span.record("user_id", from.id.0);
-        let failures = match self.services.repo.claim_update(update_id).await? {
+        let repo = &self.services.repo;
+        let failures = match repo.claim_update(update_id, taker.lease_secs(), MAX_UPDATE_FAILURES).await? {
             UpdateClaim::Claimed { failures } => failures,
-            UpdateClaim::Taken => {
+            UpdateClaim::Finished => {
                 tracing::info!("update already taken in; skipped");
                 return Ok(Outcome::Duplicate);
+            }
+            UpdateClaim::Running => {
+                tracing::info!("update is being handled by another taker; asking for it again later");
+                return Err(BotError::StillRunning);
+            }
+            UpdateClaim::GaveUp { failures } => {
+                tracing::error!(failures, "update's takers died handling it too often; given up on");
+                self.tell_it_failed(&update, &from).await;
+                return Ok(Outcome::GaveUp);
             }
         };
         if failures > 0 {
             tracing::info!(failures, "update handled again after failing");
         }
         let error = match self.run(&update, &from).await {
-            Ok(outcome) => return Ok(outcome),
+            Ok(outcome) => {
+                self.finish(update_id).await;
+                return Ok(outcome);
+            }
             Err(e) => e,
         };
         if error.is_final() {
             // Keeping the claim acknowledges the update: the same reply would be refused again.
             tracing::error!(error = %error, "Telegram refused the reply; the update is not retried");
+            self.finish(update_id).await;
             self.tell_it_failed(&update, &from).await;
             return Ok(Outcome::Refused);
         }
@@ -207,11 +247,20 @@ impl BotService {
                 Ok(Outcome::GaveUp)
             }
             Err(e) => {
-                // The claim stays as it is (running): a redelivery is then a duplicate, which
-                // loses this one update rather than retrying it without a count for ever.
+                // The claim stays as it is (running): a redelivery after the lease takes it over
+                // and counts this failure then.
                 tracing::error!(error = %error, claim_error = %e, "update failed and its claim could not be updated");
                 Err(error)
             }
+        }
+    }
+
+    /// Marks a handled update finished. Best effort: the work is done and acknowledged either
+    /// way; a claim left running only means a late redelivery (after the lease) is handled
+    /// again, which the handlers' once-per-update sends make harmless.
+    async fn finish(&self, update_id: u32) {
+        if let Err(e) = self.services.repo.finish_update(update_id).await {
+            tracing::warn!(error = %e, "could not mark the update finished");
         }
     }
 

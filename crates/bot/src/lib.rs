@@ -19,7 +19,7 @@ mod tree;
 pub use command::{Command, menu};
 pub use config::{BotConfig, BotConfigError};
 pub use error::{BotError, HandlerResult};
-pub use intake::{BotService, MAX_UPDATE_FAILURES, Outcome, SetupError, WebhookReply, setup_bot};
+pub use intake::{BotService, MAX_UPDATE_FAILURES, Outcome, SetupError, Taker, WebhookReply, setup_bot};
 pub use polling::{last_poll, run_polling};
 pub use send::{Outbox, with_retry};
 pub use services::{Caller, Services};

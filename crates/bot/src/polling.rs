@@ -8,8 +8,6 @@ use teloxide::payloads::GetUpdatesSetters;
 use teloxide::requests::Requester;
 use tokio::sync::watch;
 
-/// Polls until `stop` turns true. Each update is handled before the offset moves past it, so a
-/// crash re-reads what was not finished (and the update claims make the re-read a no-op).
 /// When getUpdates last answered (unix seconds; 0: never), for the node's `/health`.
 static LAST_POLL: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
 
@@ -19,6 +17,9 @@ pub fn last_poll() -> Option<siftgram_core::Timestamp> {
     (at > 0).then_some(siftgram_core::Timestamp(at))
 }
 
+/// Polls until `stop` turns true. Each update is handled before the offset moves past it, so a
+/// crash re-reads what was not finished: the update claims make the re-read of a finished one a
+/// no-op and let this poller take over one the dead process left running.
 pub async fn run_polling(service: &BotService, mut stop: watch::Receiver<bool>, poll_timeout: Duration) -> Result<(), teloxide::RequestError> {
     let bot = service.services().out.bot.clone();
     // A webhook left in place makes getUpdates fail with 409; polling means no webhook.
@@ -36,7 +37,7 @@ pub async fn run_polling(service: &BotService, mut stop: watch::Receiver<bool>, 
         for update in updates {
             offset = offset.max(update.id.0 as i32 + 1);
             let update_id = update.id.0;
-            if let Err(e) = service.handle_update(update).await {
+            if let Err(e) = service.handle_update(update, crate::intake::Taker::Polling).await {
                 // Read it again on the next poll: its claim counts the failures, and after
                 // MAX_UPDATE_FAILURES it is acknowledged, so one update cannot stop the bot.
                 offset = update_id as i32;

@@ -6,7 +6,7 @@ use siftgram_core::model::{
     Channel, ChannelId, Invite, InviteCode, Language, MediaKind, Post, PostKey, QueryKind, QueryRecord, Role, Tier, TierChangeReason,
     User, UserId, Username, ValidationError,
 };
-use siftgram_core::repo::{PostInsert, RepoError};
+use siftgram_core::repo::{PostInsert, RepoError, UpdateClaim, UpdateFailure};
 use siftgram_core::rules::{DailyQuota, InviteError, LimitError};
 use std::collections::BTreeSet;
 
@@ -320,6 +320,54 @@ pub async fn leases_have_one_owner_until_they_expire(sys: &mut TestSystem) {
     assert_eq!(repo.current_lease("session#42").await.unwrap(), None);
 }
 
+pub async fn an_update_left_running_by_a_dead_taker_is_taken_over_and_a_finished_one_never_runs_again(sys: &mut TestSystem) {
+    use UpdateClaim::{Claimed, Finished, GaveUp, Running};
+    let repo = sys.repo.clone();
+    // A webhook delivery's claim is another delivery's until the lease has passed.
+    assert_eq!(repo.claim_update(7, 120, 3).await, Ok(Claimed { failures: 0 }));
+    assert_eq!(repo.claim_update(7, 120, 3).await, Ok(Running), "a fresh claim may still be running");
+    sys.clock.advance(119);
+    assert_eq!(repo.claim_update(7, 120, 3).await, Ok(Running));
+    sys.clock.advance(1);
+    assert_eq!(repo.claim_update(7, 120, 3).await, Ok(Claimed { failures: 1 }), "its taker died: taken over, counted as a failure");
+    repo.finish_update(7).await.unwrap();
+    sys.clock.advance(86_400);
+    for lease in [120, 0] {
+        assert_eq!(repo.claim_update(7, lease, 3).await, Ok(Finished), "a finished update is a duplicate however late");
+    }
+
+    // Racing deliveries of a stale claim: exactly one takes it over, the others find it fresh.
+    assert_eq!(repo.claim_update(8, 120, 5).await, Ok(Claimed { failures: 0 }));
+    sys.clock.advance(120);
+    let racers: Vec<_> = (0..3)
+        .map(|_| {
+            let repo = repo.clone();
+            tokio::spawn(async move { repo.claim_update(8, 120, 5).await.unwrap() })
+        })
+        .collect();
+    let mut claims = Vec::new();
+    for r in racers {
+        claims.push(r.await.unwrap());
+    }
+    assert_eq!(claims.iter().filter(|c| matches!(c, Claimed { .. })).count(), 1, "{claims:?}");
+
+    // The sole long poller meets a running claim only when the process before it died: it takes
+    // it over at once. An update that kills every process taking it in is given up on, like one
+    // that keeps failing.
+    assert_eq!(repo.claim_update(9, 0, 3).await, Ok(Claimed { failures: 0 }));
+    assert_eq!(repo.claim_update(9, 0, 3).await, Ok(Claimed { failures: 1 }));
+    assert_eq!(repo.claim_update(9, 0, 3).await, Ok(Claimed { failures: 2 }));
+    assert_eq!(repo.claim_update(9, 0, 3).await, Ok(GaveUp { failures: 3 }));
+    assert_eq!(repo.claim_update(9, 0, 3).await, Ok(Finished));
+
+    // A failed handling releases its claim at once; a taker that failed and died counts both.
+    assert_eq!(repo.claim_update(10, 120, 5).await, Ok(Claimed { failures: 0 }));
+    assert_eq!(repo.fail_update(10, 5).await, Ok(UpdateFailure::WillRetry { failures: 1 }));
+    assert_eq!(repo.claim_update(10, 120, 5).await, Ok(Claimed { failures: 1 }));
+    sys.clock.advance(120);
+    assert_eq!(repo.claim_update(10, 120, 5).await, Ok(Claimed { failures: 2 }));
+}
+
 pub async fn history_digests_and_migrations_round_trip(sys: &mut TestSystem) {
     new_user(sys, 80).await;
     for (i, text) in ["что нового в Rust?", "курс доллара", "weather in Moscow"].iter().enumerate() {
@@ -390,6 +438,7 @@ macro_rules! repository_conformance {
             daily_quotas_are_counted_and_enforced,
             admins_grant_tiers_and_history_is_kept,
             leases_have_one_owner_until_they_expire,
+            an_update_left_running_by_a_dead_taker_is_taken_over_and_a_finished_one_never_runs_again,
             history_digests_and_migrations_round_trip,
             bad_input_gets_a_typed_error_and_writes_nothing,
         );

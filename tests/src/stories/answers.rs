@@ -271,7 +271,7 @@ pub async fn digest_settings_change_with_buttons_and_text(sys: &mut TestSystem) 
     let free = a.bot.member(206, Tier::Free).await;
     let writes = sys.store.writes();
     assert!(a.bot.says(&free, "/digest on").await.text.contains("Дайджесты недоступны"));
-    assert_eq!(sys.store.writes() - writes, 2, "only the intake's bookkeeping was written");
+    assert_eq!(sys.store.writes() - writes, 3, "only the intake's bookkeeping (claim taken and finished, rate token) was written");
 
     let eva = a.bot.member(207, Tier::Premium).await;
     let eva_id = UserId::new(207).unwrap();

@@ -35,6 +35,7 @@ macro_rules! bot_stories {
             the_digest_panel_fits_one_message_whatever_was_picked,
             a_reply_telegram_refuses_is_final_and_later_updates_are_handled,
             an_update_that_keeps_failing_is_given_up_after_five_tries,
+            an_update_whose_taker_was_killed_is_handled_on_redelivery_once,
             a_digest_on_request_counts_as_a_question,
             a_blocked_user_gets_no_digests_and_no_buttons,
             a_member_whose_session_ended_signs_in_again_without_an_invite,
@@ -469,6 +470,24 @@ pub async fn an_update_that_keeps_failing_is_given_up_after_five_tries(sys: &mut
     assert!(bot.says(&boris, "/help").await.text.contains("Команды"));
 }
 
+pub async fn an_update_whose_taker_was_killed_is_handled_on_redelivery_once(sys: &mut TestSystem) {
+    let bot = TestBot::start(sys).await;
+    let anna = bot.user(137);
+    let update = anna.says("/help");
+    let update_id = update["update_id"].as_u64().expect("update id") as u32;
+    // The process that took it in was killed before it answered: its claim is left running.
+    sys.repo.claim_update(update_id, 120, siftgram_bot::MAX_UPDATE_FAILURES).await.unwrap();
+    assert_eq!(bot.deliver(&update).await.status, 500, "the claim may still be another delivery's: Telegram must come back");
+    assert_eq!(bot.bot_message_count(137), 0);
+    sys.clock.advance(600);
+    assert_eq!(bot.deliver(&update).await.status, 200);
+    let reply = bot.last_bot_message(137).expect("answered on redelivery");
+    assert!(reply.text.contains("Команды"), "{}", reply.text);
+    sys.clock.advance(3600);
+    assert_eq!(bot.deliver(&update).await.status, 200, "a late redelivery of the finished update");
+    assert_eq!(bot.bot_message_count(137), 1, "answered once");
+}
+
 pub async fn a_digest_on_request_counts_as_a_question(sys: &mut TestSystem) {
     use siftgram_core::rules::DailyQuota;
     let bot = TestBot::start(sys).await;
@@ -504,7 +523,7 @@ pub async fn a_blocked_user_gets_no_digests_and_no_buttons(sys: &mut TestSystem)
     let after = bot.presses(&anna, panel.message_id, "dg:toggle").await;
     assert_eq!(after.text, panel.text, "the panel did not change");
     assert!(sys.repo.digest_settings(uid(137)).await.unwrap().enabled, "nor did the setting");
-    assert_eq!(sys.store.writes() - writes, 2, "only the intake's claim and rate token were written");
+    assert_eq!(sys.store.writes() - writes, 3, "only the intake's claim (taken, then finished) and rate token were written");
 
     // A week on, Boris's digest is due and sent; Anna's is not.
     sys.clock.advance(8 * 86_400);

@@ -24,10 +24,16 @@ fn update_key(update_id: u32) -> Key {
 /// What a claim on an update found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UpdateClaim {
-    /// Ours to handle: new, or handled before and failed `failures` times.
+    /// Ours to handle: new, failed before `failures` times, or left running by a taker that died.
     Claimed { failures: u32 },
-    /// Already handled, being handled, or given up on: do nothing.
-    Taken,
+    /// Handled or given up on before (Telegram redelivered it): do nothing.
+    Finished,
+    /// Another taker holds a claim on it younger than the lease: it may still be handling it, so
+    /// the caller must ask for a redelivery later rather than acknowledge it.
+    Running,
+    /// Its takers died holding it `failures` times (a poison update that kills the process):
+    /// given up on now, like one that failed `max_failures` times.
+    GaveUp { failures: u32 },
 }
 
 /// What became of a failed update's claim.
@@ -42,6 +48,7 @@ pub enum UpdateFailure {
 const RUNNING: &str = "running";
 const FAILED: &str = "failed";
 const GAVE_UP: &str = "gave-up";
+const DONE: &str = "done";
 
 fn claim_item(update_id: u32, state: &str, failures: u32, now: Timestamp) -> Item {
     let mut attrs = Attrs::new();
@@ -51,18 +58,23 @@ fn claim_item(update_id: u32, state: &str, failures: u32, now: Timestamp) -> Ite
     Item::new(update_key(update_id), attrs).expiring_at(now.plus_secs(UPDATE_CLAIM_TTL_SECS))
 }
 
-fn claim_state(item: &Item) -> (&str, u32) {
+fn claim_state(item: &Item) -> (&str, u32, Timestamp) {
     // Claims written before failures were counted have neither attribute: they are running.
     let state = item.attr("state").and_then(|v| v.as_str()).unwrap_or(RUNNING);
     let failures = item.attr("failures").and_then(|v| v.as_u64()).unwrap_or(0) as u32;
-    (state, failures)
+    let at = Timestamp(item.attr("at").and_then(|v| v.as_i64()).unwrap_or(0));
+    (state, failures, at)
 }
 
 impl Repository {
-    /// Records that update `update_id` is being handled. `Taken` when it already was (a retried
-    /// webhook delivery or a second poller) or was given up on: the caller must then do nothing.
-    /// An update whose earlier handling failed is claimed again, with its failure count.
-    pub async fn claim_update(&self, update_id: u32) -> Result<UpdateClaim, RepoError> {
+    /// Records that update `update_id` is being handled. `Finished` when it was handled or given
+    /// up on before (a retried webhook delivery, a re-read after a crash past its end): the
+    /// caller must then do nothing. An update whose earlier handling failed is claimed again,
+    /// with its failure count; so is one whose claim has been running for `lease_secs` or more —
+    /// its taker was killed before it finished (a SIGKILL, a Lambda timeout), and that counts as
+    /// a failure, so an update that kills its taker every time is given up on after
+    /// `max_failures`. A younger running claim is `Running`.
+    pub async fn claim_update(&self, update_id: u32, lease_secs: i64, max_failures: u32) -> Result<UpdateClaim, RepoError> {
         let now = self.clock.now();
         match self.store.put(claim_item(update_id, RUNNING, 0, now), Condition::NotExists).await {
             Ok(_) => return Ok(UpdateClaim::Claimed { failures: 0 }),
@@ -70,18 +82,37 @@ impl Repository {
             Err(e) => return Err(e.into()),
         }
         let Some(current) = self.store.get(&update_key(update_id)).await? else {
-            // Expired between the two calls; a new claim next time.
-            return Ok(UpdateClaim::Taken);
+            // Expired between the two calls (a week after it was first taken in): long finished.
+            return Ok(UpdateClaim::Finished);
         };
-        let (state, failures) = claim_state(&current);
-        if state != FAILED {
-            return Ok(UpdateClaim::Taken);
-        }
-        match self.store.put(claim_item(update_id, RUNNING, failures, now), Condition::Version(current.version)).await {
+        let (state, failures, at) = claim_state(&current);
+        let (state, failures) = match state {
+            FAILED => (RUNNING, failures),
+            RUNNING if now.0 - at.0 >= lease_secs => {
+                tracing::warn!(update_id, claimed_secs_ago = now.0 - at.0, "the update's last taker died before finishing it; taken over");
+                let failures = failures + 1;
+                if failures >= max_failures { (GAVE_UP, failures) } else { (RUNNING, failures) }
+            }
+            RUNNING => return Ok(UpdateClaim::Running),
+            _ => return Ok(UpdateClaim::Finished),
+        };
+        match self.store.put(claim_item(update_id, state, failures, now), Condition::Version(current.version)).await {
+            Ok(_) if state == GAVE_UP => Ok(UpdateClaim::GaveUp { failures }),
             Ok(_) => Ok(UpdateClaim::Claimed { failures }),
-            Err(StoreError::ConditionFailed(_)) => Ok(UpdateClaim::Taken),
+            // Another taker claimed it between our read and write: it is theirs.
+            Err(StoreError::ConditionFailed(_)) => Ok(UpdateClaim::Running),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Records that a claimed update was handled (or refused for good): a redelivery, however
+    /// late, is then a duplicate rather than a stale claim to take over.
+    pub async fn finish_update(&self, update_id: u32) -> Result<(), RepoError> {
+        let now = self.clock.now();
+        let failures = self.store.get(&update_key(update_id)).await?.map_or(0, |i| claim_state(&i).1);
+        // Only the claim's holder calls this, so a plain put cannot race another writer.
+        self.store.put(claim_item(update_id, DONE, failures, now), Condition::Always).await?;
+        Ok(())
     }
 
     /// Records that handling a claimed update failed: released for Telegram's redelivery while

@@ -42,9 +42,16 @@ enum Command {
         /// Telegram Desktop export (result.json) or JSONL posts.
         #[arg(long)]
         corpus: std::path::PathBuf,
-        /// JSONL: {"q", "relevant": ["<channel>:<message>"], "as_of"?}.
+        /// JSONL: {"q", "relevant": ["<channel>:<message>"], "as_of"?, "kind"?}.
         #[arg(long)]
         questions: std::path::PathBuf,
+        /// Write every question's ranked posts (ours and the BM25 baseline's) here as JSONL.
+        #[arg(long)]
+        run: Option<std::path::PathBuf>,
+        /// Keep the index in this directory and reuse it on the next run of the same corpus and
+        /// embedding model (default: a temporary directory, indexed anew).
+        #[arg(long)]
+        reuse: Option<std::path::PathBuf>,
         /// Also answer every question (the configured chat model, else extractively) and report
         /// the share with all citations valid and the share citing a relevant post.
         #[arg(long)]
@@ -150,15 +157,27 @@ async fn main() -> anyhow::Result<()> {
             let report = migrate::run(&backend, &config).await?;
             println!("schema version {} (applied now: {:?})", report.schema_version, report.applied);
         }
-        Command::Eval { corpus, questions, answers } => {
+        Command::Eval { corpus, questions, answers, run, reuse } => {
             use siftgram_session_node::eval;
             let corpus = eval::read_corpus(&corpus).map_err(anyhow::Error::msg)?;
             let questions = eval::read_questions(&questions).map_err(anyhow::Error::msg)?;
             let embedder = config.embedder.build().await.context("embedding model")?;
-            let work = tempfile::tempdir().context("a scratch directory")?;
-            let system = eval::EvalSystem::build(&corpus, embedder, work.path()).await.map_err(anyhow::Error::msg)?;
-            let metrics = system.retrieval_metrics(&questions).await.map_err(anyhow::Error::msg)?;
-            eval::print_table(&[("embedded", metrics)]);
+            let scratch = tempfile::tempdir().context("a scratch directory")?;
+            let work = match &reuse {
+                Some(dir) => {
+                    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+                    dir.as_path()
+                }
+                None => scratch.path(),
+            };
+            let system = eval::EvalSystem::open(&corpus, embedder, work).await.map_err(anyhow::Error::msg)?;
+            let ours = system.rank(&questions).await.map_err(anyhow::Error::msg)?;
+            let baseline = eval::bm25_rankings(&corpus, &questions);
+            eval::print_table(&[("embedded", eval::by_kind(&questions, &ours)), ("bm25", eval::by_kind(&questions, &baseline))]);
+            if let Some(path) = &run {
+                eval::write_run(path, &questions, &[("embedded", &ours), ("bm25", &baseline)]).map_err(anyhow::Error::msg)?;
+                eprintln!("[eval] rankings written to {}", path.display());
+            }
             if answers {
                 let chat = config.chat.clone().map(|c| c as std::sync::Arc<dyn siftgram_core::ports::ChatModel>);
                 let label = if chat.is_some() { "model" } else { "extractive" };

@@ -50,6 +50,8 @@ pub struct Config {
     pub tagger: Option<siftgram_models::OpenAiEndpoint>,
     /// The chat providers for answers and digests, in order; None = extractive answers.
     pub chat: Option<std::sync::Arc<siftgram_models::ProviderChain>>,
+    /// How the pages posts link to are read (`SIFTGRAM_READ_LINKS`, default on); None = unread.
+    pub links: Option<siftgram_web::LinkFetcherSettings>,
     /// SearXNG for `/search`; None = posts only.
     pub searxng: Option<siftgram_web::SearxngConfig>,
     /// Outgoing webhook targets; None = no webhooks.
@@ -145,6 +147,7 @@ impl Config {
                 .map_err(|(name, why)| ConfigError::Invalid { name: "SIFTGRAM_CHAT_<n>_*", why: format!("{name}: {why}") })?
                 .map(std::sync::Arc::new),
             searxng: siftgram_web::SearxngConfig::from_lookup(&lookup),
+            links: siftgram_web::LinkFetcherSettings::from_lookup(&lookup).map_err(|(name, why)| ConfigError::Invalid { name, why })?,
             webhooks: siftgram_web::WebhookTargets::from_lookup(&lookup).map_err(|(name, why)| ConfigError::Invalid { name, why })?,
             telegram: telegram_source(&get)?,
             backfill_depth: match get("SIFTGRAM_BACKFILL_DEPTH") {

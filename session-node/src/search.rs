@@ -39,7 +39,8 @@ impl SearchServices {
         let embedder: Arc<dyn Embedder> = Arc::new(CachedEmbedder::new(model, backend.repo.clone()));
         let events = backend.events_queue(config).await?;
         let tagger = config.tagger.clone().map(|e| Arc::new(OpenAiTagger::new(e)) as Arc<dyn siftgram_core::ports::Tagger>);
-        let indexer = siftgram_search::indexer(backend.repo.clone(), Arc::new(index.clone()), embedder.clone(), tagger, events);
+        let mut indexer = siftgram_search::indexer(backend.repo.clone(), Arc::new(index.clone()), embedder.clone(), tagger, events);
+        indexer.links = config.links.clone().map(|s| Arc::new(siftgram_web::LinkFetcher::new(s)) as Arc<dyn siftgram_core::ports::LinkReader>);
         let keywords = indexer.keywords.clone();
         let retriever = Retriever { repo: backend.repo.clone(), index: Arc::new(index.clone()), embedder, keywords };
         Ok(SearchServices { index, indexer: Arc::new(indexer), retriever: Arc::new(retriever) })

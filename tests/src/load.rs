@@ -4,8 +4,10 @@
 //! * **Webhook flood**: `users` users each send `per_user` messages through the real webhook
 //!   handler (secret, claim, rate limit, handler tree, replies to the fake Bot API over loopback),
 //!   `concurrency` deliveries in flight; every `redeliver_every`-th update is delivered twice, as
-//!   Telegram does after a timeout. Meanwhile one user floods. Counted: replies per user (lost:
-//!   fewer than sent, doubled: more), the flooder's replies against the rate limit.
+//!   Telegram does after a timeout — the copy arriving while the first is handled is answered
+//!   500 and, as Telegram does, delivered again later. Meanwhile one user floods. Counted:
+//!   replies per user (lost: fewer than sent, doubled: more), the flooder's replies against the
+//!   rate limit, deliveries asked to come back, deliveries never accepted.
 //! * **Polling**: the same updates queued on the fake Bot API and taken by the standalone
 //!   node's long-polling loop.
 //! * **Jobs**: `jobs` questions on the jobs queue, answered by the worker; counted: answered,
@@ -30,7 +32,9 @@ pub struct FloodReport {
     pub lost: usize,
     /// Replies beyond one per message (a redelivery answered again).
     pub doubled: usize,
-    /// Non-200 answers to deliveries.
+    /// Deliveries answered 500 ("still being handled") and delivered again later.
+    pub retried: usize,
+    /// Deliveries never answered 200, however often delivered.
     pub failed: usize,
     pub flooder_sent: usize,
     pub flooder_replies: usize,
@@ -51,6 +55,9 @@ pub struct FloodSize {
     pub redeliver_every: usize,
     pub flooder_messages: usize,
 }
+
+/// How often one delivery answered 500 is delivered again (about 90 s of waits in all).
+const MAX_REDELIVERIES: u32 = 100;
 
 /// Ordinary users start here; the flooder is `FLOODER`.
 const FIRST_USER: i64 = 5_000_000;
@@ -109,15 +116,25 @@ pub async fn webhook_flood(bot: Arc<TestBot>, size: FloodSize) -> FloodReport {
         let bot = bot.clone();
         running.spawn(async move {
             let at = Instant::now();
-            let reply = bot.deliver(&update).await;
+            let mut retries = 0;
+            let reply = loop {
+                let reply = bot.deliver(&update).await;
+                if reply.status != 500 || retries == MAX_REDELIVERIES {
+                    break reply;
+                }
+                // Telegram waits before it delivers a failed update again, longer each time.
+                retries += 1;
+                tokio::time::sleep(Duration::from_millis(50 * u64::from(retries.min(20)))).await;
+            };
             drop(permit);
-            (at.elapsed(), reply.status)
+            (at.elapsed(), reply.status, retries)
         });
     }
     let mut latencies = Vec::new();
     while let Some(done) = running.join_next().await {
-        let (took, status) = done.expect("delivery task");
+        let (took, status, retries) = done.expect("delivery task");
         latencies.push(took);
+        report.retried += usize::from(retries > 0);
         if status != 200 {
             report.failed += 1;
         }
@@ -225,9 +242,9 @@ pub fn table(webhook: &FloodReport, polling: &FloodReport, jobs: &JobsReport, si
         rate_limit().per_minute,
         rate_limit().burst
     );
-    out.push_str(&format!("{:<10} {:>8} {:>10} {:>10} {:>10} {:>6} {:>8} {:>7}\n", "path", "updates", "per s", "p50", "p99", "lost", "doubled", "failed"));
+    out.push_str(&format!("{:<10} {:>8} {:>10} {:>10} {:>10} {:>6} {:>8} {:>8} {:>7}\n", "path", "updates", "per s", "p50", "p99", "lost", "doubled", "retried", "failed"));
     out.push_str(&format!(
-        "{:<10} {:>8} {:>10.0} {:>10} {:>10} {:>6} {:>8} {:>7}\n",
+        "{:<10} {:>8} {:>10.0} {:>10} {:>10} {:>6} {:>8} {:>8} {:>7}\n",
         "webhook",
         webhook.updates + webhook.redelivered,
         webhook.per_second(),
@@ -235,9 +252,10 @@ pub fn table(webhook: &FloodReport, polling: &FloodReport, jobs: &JobsReport, si
         ms(webhook.p99),
         webhook.lost,
         webhook.doubled,
+        webhook.retried,
         webhook.failed
     ));
-    out.push_str(&format!("{:<10} {:>8} {:>10.0} {:>10} {:>10} {:>6} {:>8} {:>7}\n", "polling", polling.updates, polling.per_second(), "-", "-", polling.lost, polling.doubled, "-"));
+    out.push_str(&format!("{:<10} {:>8} {:>10.0} {:>10} {:>10} {:>6} {:>8} {:>8} {:>7}\n", "polling", polling.updates, polling.per_second(), "-", "-", polling.lost, polling.doubled, "-", "-"));
     out.push_str(&format!("flooder: {} sent, {} answered (≤ burst {} + one warning)\n", webhook.flooder_sent, webhook.flooder_replies, rate_limit().burst));
     out.push_str(&format!("jobs: {} questions, {} answered, {} dead-lettered, {:.0} answered/s\n", jobs.jobs, jobs.answered, jobs.dead_lettered, jobs.per_second()));
     out

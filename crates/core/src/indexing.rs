@@ -1,16 +1,17 @@
-//! The indexer use case: a post from the posts queue is stored (once), tagged, chunked,
-//! embedded and upserted into the index; an edit re-indexes, a deletion removes it from both.
+//! The indexer use case: a post from the posts queue is stored (once), tagged, its links read,
+//! chunked (its links' text as extra chunks of the post), embedded and upserted into the index;
+//! an edit re-indexes, a deletion removes it from both.
 //! Every step is idempotent, so a redelivered message changes nothing the second time.
 
 use crate::consume::{HandleError, MessageHandler};
 use crate::messages::{Event, PostMessage};
-use crate::model::{Post, PostKey};
+use crate::model::{LinkText, Post, PostKey, links_in};
 use crate::ports::{
-    ChunkPayload, CollectionInfo, EmbedError, EmbedKind, Embedder, IndexError, IndexedChunk, KeywordEncoder, OutgoingMessage, Queue,
-    QueueError, ReceivedMessage, SearchIndex, Tagger,
+    ChunkPayload, CollectionInfo, EmbedError, EmbedKind, Embedder, IndexError, IndexedChunk, KeywordEncoder, LinkError, LinkReader,
+    OutgoingMessage, Queue, QueueError, ReceivedMessage, SearchIndex, Tagger,
 };
 use crate::repo::{PostInsert, RepoError, Repository};
-use crate::retrieval::{CHUNK_CHARS, CHUNK_OVERLAP, chunk_text};
+use crate::retrieval::{CHUNK_CHARS, CHUNK_OVERLAP, Chunk, chunk_text};
 use async_trait::async_trait;
 use std::sync::Arc;
 
@@ -104,6 +105,8 @@ pub struct Indexer {
     pub fallback_tagger: Arc<dyn Tagger>,
     /// Where `post_indexed` events go (outgoing webhooks); None to emit nothing.
     pub events: Option<Arc<dyn Queue>>,
+    /// Reads the pages posts link to; None leaves links unread.
+    pub links: Option<Arc<dyn LinkReader>>,
 }
 
 impl Indexer {
@@ -146,6 +149,35 @@ impl Indexer {
             }
         }
         self.fallback_tagger.tags(text).await.unwrap_or_default()
+    }
+
+    /// What the post's links say, each read once a week at most (the cache), best effort: a
+    /// link that cannot be read is left out, and never fails the post.
+    async fn read_links(&self, text: &str) -> Vec<LinkText> {
+        let Some(reader) = &self.links else { return Vec::new() };
+        let reads = links_in(text).into_iter().map(|url| async move {
+            match self.repo.cached_link(&url).await {
+                Ok(Some(page)) => return page,
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "link cache unreadable; reading the link"),
+            }
+            let page = match reader.read(&url).await {
+                Ok(page) => Some(page),
+                Err(LinkError::Refused(why)) => {
+                    tracing::info!(why = %why, "link not fetched");
+                    None
+                }
+                Err(LinkError::Unreadable(why)) => {
+                    tracing::info!(why = %why, "link unreadable");
+                    None
+                }
+            };
+            if let Err(e) = self.repo.cache_link(&url, page.as_ref()).await {
+                tracing::warn!(error = %e, "link read but not cached");
+            }
+            page
+        });
+        futures_util::future::join_all(reads).await.into_iter().flatten().collect()
     }
 
     /// Indexes a stored post again whatever its state (the `reindex` command, after the
@@ -192,6 +224,10 @@ impl Indexer {
         if let Err(e) = post.set_tags(tags) {
             tracing::warn!(post = %post.key, error = %e, "tags dropped");
         }
+        post.links = match stored.as_ref().filter(|(s, _)| same && !s.links.is_empty()) {
+            Some((s, _)) => s.links.clone(),
+            None => self.read_links(&post.text).await,
+        };
         post.link = Post::link_for(post.key, channel.username.as_ref());
         post.indexed = false;
         let edited = stored.as_ref().is_some_and(|(s, _)| !s.same_content(&post));
@@ -213,7 +249,12 @@ impl Indexer {
                 }
             }
         }
-        let chunks = chunk_text(&post.text, CHUNK_CHARS, CHUNK_OVERLAP);
+        let mut chunks = chunk_text(&post.text, CHUNK_CHARS, CHUNK_OVERLAP);
+        for link in &post.links {
+            for c in chunk_text(&link.readable(), CHUNK_CHARS, CHUNK_OVERLAP) {
+                chunks.push(Chunk { index: chunks.len() as u32, text: c.text });
+            }
+        }
         let texts: Vec<String> = chunks.iter().map(|c| c.text.clone()).collect();
         let vectors = self.embedder.embed(&texts, EmbedKind::Passage).await?;
         let payload = ChunkPayload { date: post.date, tags: post.tags.clone(), language: self.keywords.language(&post.text) };

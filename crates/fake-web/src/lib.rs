@@ -1,6 +1,7 @@
 //! Fakes for the web: `FakeSearxng` answers `GET /search?format=json` with scripted (or derived)
 //! results, can require basic auth and can be taken down; `WebhookReceiver` records every POST
-//! (headers and raw body) and answers with a settable status.
+//! (headers and raw body) and answers with a settable status; `FakeSite` serves scripted pages,
+//! redirects and a robots.txt, and records every path asked for.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -143,4 +144,73 @@ async fn receive(State(state): State<Arc<Mutex<ReceiverState>>>, headers: Header
     let headers = headers.iter().map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned())).collect();
     s.got.push(Delivery { headers, body: body.to_vec() });
     StatusCode::from_u16(s.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// What `FakeSite` answers for one path.
+#[derive(Clone, Debug)]
+enum Page {
+    Body { status: u16, content_type: String, body: Vec<u8> },
+    Redirect(String),
+}
+
+#[derive(Default)]
+struct SiteState {
+    pages: HashMap<String, Page>,
+    requested: Vec<String>,
+}
+
+/// A web site on loopback: `page`, `redirect` and `robots` script it, `requested` tells what was
+/// fetched (path and query). Unscripted paths are 404s.
+pub struct FakeSite {
+    addr: std::net::SocketAddr,
+    state: Arc<Mutex<SiteState>>,
+    _stop: oneshot::Sender<()>,
+}
+
+impl FakeSite {
+    pub async fn start() -> std::io::Result<FakeSite> {
+        let state = Arc::new(Mutex::new(SiteState::default()));
+        let app = Router::new().fallback(site).with_state(state.clone());
+        let (url, stop) = serve(app).await?;
+        let addr = url.trim_start_matches("http://").parse().expect("a socket address");
+        Ok(FakeSite { addr, state, _stop: stop })
+    }
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+    /// `path` (with its query, if any) answers 200 with this body.
+    pub fn page(&self, path: &str, content_type: &str, body: impl Into<Vec<u8>>) {
+        self.respond(path, 200, content_type, body);
+    }
+    pub fn respond(&self, path: &str, status: u16, content_type: &str, body: impl Into<Vec<u8>>) {
+        let page = Page::Body { status, content_type: content_type.to_owned(), body: body.into() };
+        self.state.lock().unwrap().pages.insert(path.to_owned(), page);
+    }
+    /// `path` answers 302 to `location`.
+    pub fn redirect(&self, path: &str, location: &str) {
+        self.state.lock().unwrap().pages.insert(path.to_owned(), Page::Redirect(location.to_owned()));
+    }
+    pub fn robots(&self, text: &str) {
+        self.page("/robots.txt", "text/plain", text);
+    }
+    /// Every path asked for so far, in order.
+    pub fn requested(&self) -> Vec<String> {
+        self.state.lock().unwrap().requested.clone()
+    }
+}
+
+async fn site(State(state): State<Arc<Mutex<SiteState>>>, uri: axum::http::Uri) -> Response {
+    let path = uri.path_and_query().map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned());
+    let mut s = state.lock().unwrap();
+    s.requested.push(path.clone());
+    match s.pages.get(&path).cloned() {
+        Some(Page::Body { status, content_type, body }) => {
+            (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), [(axum::http::header::CONTENT_TYPE, content_type)], body).into_response()
+        }
+        Some(Page::Redirect(location)) => (StatusCode::FOUND, [(axum::http::header::LOCATION, location)]).into_response(),
+        None => (StatusCode::NOT_FOUND, "not found").into_response(),
+    }
 }

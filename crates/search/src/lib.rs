@@ -14,7 +14,7 @@ use siftgram_core::repo::Repository;
 use std::sync::Arc;
 
 /// The indexer as every binary runs it: Russian/English keyword vectors, keyword tags when the
-/// tagging model (if any) fails.
+/// tagging model (if any) fails; links unread until the caller sets `links`.
 pub fn indexer(
     repo: Repository,
     index: Arc<dyn SearchIndex>,
@@ -30,6 +30,7 @@ pub fn indexer(
         tagger,
         fallback_tagger: Arc::new(KeywordTagger::default()),
         events,
+        links: None,
     }
 }
 

@@ -1,9 +1,13 @@
-//! Outbound HTTP: the web-search adapter (SearXNG's JSON API) and outgoing webhooks signed with
-//! HMAC-SHA256, delivered from the events queue.
+//! Outbound HTTP: the web-search adapter (SearXNG's JSON API), outgoing webhooks signed with
+//! HMAC-SHA256, delivered from the events queue, and the SSRF-safe reader of linked pages.
 
+mod links;
+mod robots;
 mod searxng;
 mod webhooks;
 
+pub use links::{LinkFetcher, LinkFetcherSettings, ROBOTS_AGENT, is_public};
+pub use robots::Robots;
 pub use searxng::{Searxng, SearxngConfig};
 pub use webhooks::{WebhookDispatcher, WebhookTargets, sign, webhook_events};
 

@@ -85,6 +85,21 @@ fn cut_block(block: &str, limit: usize) -> (String, String) {
     }
 }
 
+/// Whether `html` is only tags and whitespace.
+fn shows_nothing(html: &str) -> bool {
+    let mut rest = html;
+    while let Some(lt) = rest.find('<') {
+        if !rest[..lt].trim().is_empty() {
+            return false;
+        }
+        match rest[lt..].find('>') {
+            Some(gt) => rest = &rest[lt + gt + 1..],
+            None => return false,
+        }
+    }
+    rest.trim().is_empty()
+}
+
 /// The blocks packed into messages of at most `limit` UTF-16 units, blocks separated by a blank line.
 pub fn split_blocks(blocks: &[String], limit: usize) -> Vec<String> {
     let mut parts: Vec<String> = Vec::new();
@@ -99,7 +114,9 @@ pub fn split_blocks(blocks: &[String], limit: usize) -> Vec<String> {
             parts.push(head);
             block = rest;
         }
-        if block.is_empty() {
+        // Tags around nothing (an empty title, or the closing tags a cut left over) would make a
+        // part that shows nothing, which Telegram refuses.
+        if shows_nothing(&block) {
             continue;
         }
         let joined = if current.is_empty() { 0 } else { units(&current) + 2 };
@@ -120,6 +137,17 @@ pub fn split_blocks(blocks: &[String], limit: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blocks_that_show_nothing_make_no_part() {
+        assert!(shows_nothing("<b></b>") && shows_nothing(" <b> </b>\n") && shows_nothing(""));
+        assert!(!shows_nothing("<b>x</b>") && !shows_nothing("&amp;") && !shows_nothing("a < b"));
+        // Found by the property test: an empty bold block before one longer than a message.
+        let blocks = ["<b></b>".to_owned(), format!("<b>{}</b>", "слово ".repeat(1_000))];
+        let parts = split_blocks(&blocks, TELEGRAM_LIMIT);
+        assert_eq!(parts.len(), 2, "{parts:?}");
+        assert!(parts.iter().all(|p| !shows_nothing(p)));
+    }
 
     #[test]
     fn whole_blocks_are_packed_and_none_is_split_needlessly() {

@@ -32,6 +32,8 @@ pub struct Config {
     /// The tagging model; None = keyword tags.
     pub tagger: Option<siftgram_models::OpenAiEndpoint>,
     pub tiers: TierCatalog,
+    /// How linked pages are read (`SIFTGRAM_READ_LINKS`, default on); None = unread.
+    pub links: Option<siftgram_web::LinkFetcherSettings>,
 }
 
 impl Config {
@@ -43,6 +45,7 @@ impl Config {
             embedder: EmbedderConfig::from_lookup(&lookup).map_err(|(name, why)| BuildError(format!("{name}: {why}")))?,
             tagger: siftgram_models::tagger_from_lookup(&lookup),
             tiers: TierCatalog::from_lookup(&lookup).map_err(|(name, why)| BuildError(format!("{name}: {why}")))?,
+            links: siftgram_web::LinkFetcherSettings::from_lookup(&lookup).map_err(|(name, why)| BuildError(format!("{name}: {why}")))?,
         })
     }
 }
@@ -56,7 +59,8 @@ pub async fn build_with(config: &Config, sdk: &aws_config::SdkConfig, index: Arc
     let events = SqsQueue::open(&sqs, &config.resource_prefix, queue_spec("events").map_err(build_err)?).await.map_err(build_err)?;
     let embedder: Arc<dyn Embedder> = Arc::new(CachedEmbedder::new(config.embedder.build().await.map_err(build_err)?, repo.clone()));
     let tagger = config.tagger.clone().map(|e| Arc::new(siftgram_models::OpenAiTagger::new(e)) as Arc<dyn siftgram_core::ports::Tagger>);
-    let indexer = siftgram_search::indexer(repo, index, embedder, tagger, Some(Arc::new(events)));
+    let mut indexer = siftgram_search::indexer(repo, index, embedder, tagger, Some(Arc::new(events)));
+    indexer.links = config.links.clone().map(|s| Arc::new(siftgram_web::LinkFetcher::new(s)) as Arc<dyn siftgram_core::ports::LinkReader>);
     indexer.index.open_collection(&indexer.collection()).await.map_err(build_err)?;
     Ok(indexer)
 }

@@ -4,5 +4,6 @@ pub mod answers;
 pub mod api;
 pub mod bot;
 pub mod bot_admin;
+pub mod links;
 pub mod search;
 pub mod sessions;

@@ -48,12 +48,13 @@ pub fn assemble_context(posts: &[RetrievedPost], budget_tokens: usize) -> Vec<Co
         if left <= HEADER_TOKENS {
             break;
         }
-        let terms = words(&post.post.text);
+        let readable = post.post.readable_text();
+        let terms = words(&readable);
         if kept.iter().any(|(seen, _)| similarity(seen, &terms) >= NEAR_DUPLICATE) {
             continue;
         }
         let room = (left - HEADER_TOKENS).min(MAX_TOKENS_PER_POST);
-        let text: String = post.post.text.chars().take(room * 4).collect();
+        let text: String = readable.chars().take(room * 4).collect();
         left -= HEADER_TOKENS + estimated_tokens(&text);
         let number = kept.len() + 1;
         kept.push((terms, ContextPost { number, post: post.clone(), text }));

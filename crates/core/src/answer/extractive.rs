@@ -42,9 +42,11 @@ pub fn extractive_answer(question: &str, posts: &[RetrievedPost], keywords: &dyn
     let terms = keywords.query(question).indices;
     // (post rank, sentence index, overlap)
     let mut scored: Vec<(usize, usize, usize, &str)> = Vec::new();
-    for (rank, post) in posts.iter().take(MAX_POSTS).enumerate() {
+    // What the posts' links said is quotable too, cited as the post.
+    let texts: Vec<std::borrow::Cow<'_, str>> = posts.iter().take(MAX_POSTS).map(|p| p.post.readable_text()).collect();
+    for (rank, text) in texts.iter().enumerate() {
         // Quotable sentences only: a line of punctuation or emoji says nothing.
-        let quotable = sentences(&post.post.text).into_iter().filter(|s| s.chars().any(char::is_alphanumeric));
+        let quotable = sentences(text).into_iter().filter(|s| s.chars().any(char::is_alphanumeric));
         for (i, sentence) in quotable.enumerate() {
             let overlap = shared_terms(sentence, &terms, keywords);
             scored.push((rank, i, overlap, sentence));

@@ -17,7 +17,7 @@ pub use error::ValidationError;
 pub use history::{QueryKind, QueryRecord};
 pub use invite::{INVITE_CODE_LEN, INVITE_HOLD_SECS, Invite, InviteCode, InviteHold};
 pub use lease::Lease;
-pub use post::{MAX_POST_TEXT_CHARS, MAX_TAG_CHARS, MediaKind, Post, PostKey};
+pub use post::{LinkText, MAX_LINK_TEXT_CHARS, MAX_LINKS_PER_POST, MAX_POST_TEXT_CHARS, MAX_TAG_CHARS, MediaKind, Post, PostKey, links_in};
 pub use subscription::{Subscription, SubscriptionSettings};
 pub use tier::{Tier, TierCatalog, TierChange, TierChangeReason, TierLimits};
 pub use user::{Language, MAX_DISPLAY_NAME_CHARS, Role, User, UserId};

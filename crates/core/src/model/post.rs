@@ -57,6 +57,68 @@ pub struct Post {
     /// This version of the post is in the search index (set by the indexer, last).
     #[serde(default)]
     pub indexed: bool,
+    /// The readable text of the pages the post links to (set by the indexer): searched and
+    /// quoted as the post's own, so an answer cites the post for what its link said.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<LinkText>,
+}
+
+/// At most this many of a post's links are read.
+pub const MAX_LINKS_PER_POST: usize = 3;
+/// A linked page's text is kept up to this many characters (its lead carries what it says).
+pub const MAX_LINK_TEXT_CHARS: usize = 4_000;
+
+/// What a linked page says: its address (after redirects), title and readable text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkText {
+    pub url: String,
+    pub title: String,
+    pub text: String,
+}
+
+impl LinkText {
+    /// Trims the title to 300 characters and the text to `MAX_LINK_TEXT_CHARS`, whitespace runs
+    /// collapsed; None when nothing readable is left.
+    pub fn new(url: &str, title: &str, text: &str) -> Option<LinkText> {
+        let squash = |s: &str, max: usize| -> String {
+            let mut out = String::new();
+            for line in s.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).filter(|l| !l.is_empty()) {
+                if !out.is_empty() {
+                    out.push('\n');
+                }
+                out.push_str(&line);
+            }
+            out.chars().take(max).collect()
+        };
+        let (title, text) = (squash(title, 300), squash(text, MAX_LINK_TEXT_CHARS));
+        (!text.is_empty()).then(|| LinkText { url: url.to_owned(), title, text })
+    }
+
+    /// Title and text, as indexed and quoted.
+    pub fn readable(&self) -> String {
+        if self.title.is_empty() { self.text.clone() } else { format!("{}\n{}", self.title, self.text) }
+    }
+}
+
+/// The web links in a post's text that are worth reading, in order, each once: `http(s)://`
+/// addresses up to 1,000 characters, trailing punctuation dropped, Telegram's own links
+/// (`t.me`, `telegram.me`) skipped; at most `MAX_LINKS_PER_POST`.
+pub fn links_in(text: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    for word in text.split(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '«' | '»')) {
+        let Some(start) = word.find("http://").or_else(|| word.find("https://")) else { continue };
+        let url = word[start..].trim_end_matches(|c: char| matches!(c, '.' | ',' | ';' | ':' | '!' | '?' | ')' | ']' | '\'' | '…'));
+        let host = url.split_once("://").map_or("", |(_, rest)| rest).split(['/', '?', '#']).next().unwrap_or("").to_ascii_lowercase();
+        let telegram = ["t.me", "telegram.me", "www.t.me", "telegram.org"].contains(&host.as_str());
+        if host.is_empty() || telegram || url.len() > 1_000 || found.iter().any(|f| f == url) {
+            continue;
+        }
+        found.push(url.to_owned());
+        if found.len() == MAX_LINKS_PER_POST {
+            break;
+        }
+    }
+    found
 }
 
 impl Post {
@@ -84,6 +146,7 @@ impl Post {
             edited_at: None,
             tags: Vec::new(),
             indexed: false,
+            links: Vec::new(),
         })
     }
 
@@ -93,6 +156,20 @@ impl Post {
             Some(u) => format!("https://t.me/{u}/{}", key.message_id),
             None => format!("https://t.me/c/{}/{}", key.channel_id, key.message_id),
         }
+    }
+
+    /// The post's text followed by what its links say: what retrieval snippets, answers and
+    /// their citations read.
+    pub fn readable_text(&self) -> std::borrow::Cow<'_, str> {
+        if self.links.is_empty() {
+            return std::borrow::Cow::Borrowed(&self.text);
+        }
+        let mut text = self.text.clone();
+        for link in &self.links {
+            text.push_str("\n\n");
+            text.push_str(&link.readable());
+        }
+        std::borrow::Cow::Owned(text)
     }
 
     /// The same post as Telegram shows it (text, media, edit time), whatever was derived from it.
@@ -114,5 +191,32 @@ impl Post {
         }
         self.tags = clean;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_are_found_once_without_trailing_punctuation_and_telegrams_own_skipped() {
+        let text = "Подробности: https://news.example/a/1?x=2. И ещё (https://news.example/b) «https://t.me/durov/1» https://news.example/a/1?x=2 http://other.example/c, https://fourth.example/d";
+        assert_eq!(links_in(text), ["https://news.example/a/1?x=2", "https://news.example/b", "http://other.example/c"]);
+        assert!(links_in("без ссылок, только http:// и https://").is_empty());
+        assert!(links_in(&format!("https://long.example/{}", "a".repeat(1_000))).is_empty());
+    }
+
+    #[test]
+    fn link_text_is_squashed_bounded_and_read_after_the_post() {
+        assert_eq!(LinkText::new("u", "  ", " \n "), None);
+        let link = LinkText::new("https://news.example/a", " Заголовок\n статьи ", &format!("Первый   абзац.\n\n\nВторой {}", "я".repeat(5_000))).unwrap();
+        assert_eq!(link.title, "Заголовок\nстатьи");
+        assert!(link.text.starts_with("Первый абзац.\nВторой я"));
+        assert_eq!(link.text.chars().count(), MAX_LINK_TEXT_CHARS);
+        let key = PostKey::new(crate::model::ChannelId::new(1).unwrap(), 1).unwrap();
+        let mut post = Post::new(key, None, "Пост", Timestamp(0), MediaKind::None).unwrap();
+        assert_eq!(post.readable_text(), "Пост");
+        post.links.push(LinkText::new("u", "T", "Текст").unwrap());
+        assert_eq!(post.readable_text(), "Пост\n\nT\nТекст");
     }
 }

@@ -3,6 +3,7 @@
 pub mod chat;
 pub mod embedder;
 pub mod index;
+pub mod links;
 pub mod queue;
 pub mod table_store;
 pub mod telegram;
@@ -20,3 +21,4 @@ pub use index::{
 pub use chat::{ChatAnswer, ChatError, ChatMessage, ChatModel};
 pub use telegram::{LiveEvent, QrLogin, RemoteChannel, RemoteMessage, TelegramConnector, TelegramError, TelegramUser};
 pub use web::{WebResult, WebSearch, WebSearchError};
+pub use links::{LinkError, LinkReader};

@@ -32,6 +32,7 @@
 //! | rate bucket | `user#<id>` | `ratelimit` (TTL) | |
 //! | update claim | `update#<update id>` | `update` (TTL) | |
 //! | embedding cache | `emb#<model>` | `<kind>#<hash>#<len>` (TTL) | |
+//! | linked page read | `link#<url hash>` | `page` (TTL: a week, a day if unreadable) | |
 //! | lease | `lease#<resource>` | `lease` (TTL) | |
 //! | migration | `meta#migrations` | `<version:06>` | |
 //! | password sealing key (public) | `meta#keys` | `password` | |
@@ -53,6 +54,7 @@ mod error;
 mod history;
 mod intake;
 mod leases;
+mod links;
 mod migrations;
 mod posts;
 mod sessions;

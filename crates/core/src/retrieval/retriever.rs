@@ -109,7 +109,7 @@ impl Retriever {
             if let std::collections::hash_map::Entry::Vacant(slot) = titles.entry(key.channel_id) {
                 slot.insert(self.repo.get_channel(key.channel_id).await?.map(|c| c.title).unwrap_or_default());
             }
-            let snippet = snippet(&post.text, &sparse.indices, &*self.keywords);
+            let snippet = snippet(&post.readable_text(), &sparse.indices, &*self.keywords);
             posts.push(RetrievedPost { channel_title: titles[&key.channel_id].clone(), score, snippet, post });
         }
         Ok(Retrieval { window: scoped.window, posts })

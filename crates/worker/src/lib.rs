@@ -86,7 +86,10 @@ impl Worker {
                 let asked = self.asker.ask(job.user, question, job.reply.language, now).await?;
                 tracing::info!(job = %job.id, kind = ?asked.answer.kind, cached = asked.from_cache, sources = asked.answer.sources.len(), "answered");
                 let blocks = match asked.answer.kind {
-                    siftgram_core::answer::AnswerKind::Nothing => vec![t.nothing_found(&self.channels_searched(job.user).await?, siftgram_core::retrieval::parse_time_window(question, now).window)],
+                    siftgram_core::answer::AnswerKind::Nothing => {
+                        let (scope, utc_offset) = self.retriever.time_scope(job.user, question, now).await?;
+                        vec![t.nothing_found(&self.channels_searched(job.user).await?, scope.window, utc_offset)]
+                    }
                     _ => t.answer(&asked.answer),
                 };
                 self.reply(job, &blocks).await?;

@@ -76,8 +76,9 @@ impl WorkerTexts {
     }
 
     /// Nothing found: what was searched — the channels (the first few by name) and the time
-    /// window the question named — so the user knows whether to add a channel or widen the window.
-    pub fn nothing_found(self, channels: &[String], window: Option<TimeWindow>) -> String {
+    /// window the question named, in dates of the asker's zone (`utc_offset` seconds east of
+    /// UTC) — so the user knows whether to add a channel or widen the window.
+    pub fn nothing_found(self, channels: &[String], window: Option<TimeWindow>, utc_offset: i64) -> String {
         if channels.is_empty() {
             return self.pick(
                 "🤷 У вас пока нет каналов, искать негде. Добавьте: <code>/add_channel @канал</code>",
@@ -93,6 +94,7 @@ impl WorkerTexts {
             });
         }
         let span = window.map(|w| {
+            let date = |t: Timestamp| date(Timestamp(t.0 + utc_offset));
             let until = w.until.map(|u| date(Timestamp(u.0 - 1)));
             match (self.0, until) {
                 (Language::Ru, Some(u)) if u == date(w.since) => format!(" за {u}"),
@@ -201,15 +203,18 @@ mod nothing_found {
         let two = ["Рынки".to_owned(), "<b>Погода</b> & Co".to_owned()];
         let day = TimeWindow { since: Timestamp(20_000 * DAY), until: Some(Timestamp(20_001 * DAY)) };
         let week = TimeWindow { since: Timestamp(20_000 * DAY), until: Some(Timestamp(20_007 * DAY)) };
-        assert_eq!(visible_text(&ru.nothing_found(&two, Some(day))).unwrap(), "🤷 Ничего об этом не нашлось за 04.10.2024. Искал в каналах (2): Рынки, <b>Погода</b> & Co.");
-        assert_eq!(visible_text(&en.nothing_found(&two, Some(week))).unwrap(), "🤷 I found nothing about that from 04.10.2024 to 10.10.2024. Searched 2 channels: Рынки, <b>Погода</b> & Co.");
-        assert_eq!(visible_text(&en.nothing_found(&two[..1], None)).unwrap(), "🤷 I found nothing about that. Searched 1 channel: Рынки.");
+        assert_eq!(visible_text(&ru.nothing_found(&two, Some(day), 0)).unwrap(), "🤷 Ничего об этом не нашлось за 04.10.2024. Искал в каналах (2): Рынки, <b>Погода</b> & Co.");
+        assert_eq!(visible_text(&en.nothing_found(&two, Some(week), 0)).unwrap(), "🤷 I found nothing about that from 04.10.2024 to 10.10.2024. Searched 2 channels: Рынки, <b>Погода</b> & Co.");
+        assert_eq!(visible_text(&en.nothing_found(&two[..1], None, 0)).unwrap(), "🤷 I found nothing about that. Searched 1 channel: Рынки.");
         let since = TimeWindow { since: Timestamp(20_000 * DAY), until: None };
-        assert!(visible_text(&ru.nothing_found(&two, Some(since))).unwrap().contains("нашлось с 04.10.2024."));
+        assert!(visible_text(&ru.nothing_found(&two, Some(since), 0)).unwrap().contains("нашлось с 04.10.2024."));
         let many: Vec<String> = (1..=8).map(|i| format!("Канал {i}")).collect();
-        let shown = visible_text(&ru.nothing_found(&many, None)).unwrap();
+        let shown = visible_text(&ru.nothing_found(&many, None, 0)).unwrap();
         assert!(shown.ends_with("Искал в каналах (8): Канал 1, Канал 2, Канал 3, Канал 4, Канал 5 и ещё 3."), "{shown}");
-        assert!(visible_text(&en.nothing_found(&[], None)).unwrap().contains("You follow no channels yet"));
+        assert!(visible_text(&en.nothing_found(&[], None, 0)).unwrap().contains("You follow no channels yet"));
+        // A Moscow day runs 21:00–21:00 UTC: its dates are Moscow's.
+        let moscow_day = TimeWindow { since: Timestamp(20_000 * DAY - 3 * 3600), until: Some(Timestamp(20_001 * DAY - 3 * 3600)) };
+        assert!(visible_text(&ru.nothing_found(&two, Some(moscow_day), 3 * 3600)).unwrap().contains("нашлось за 04.10.2024."));
     }
 }
 

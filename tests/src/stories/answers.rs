@@ -134,8 +134,11 @@ pub async fn nothing_found_means_no_model_call(sys: &mut TestSystem) {
     let a = TestAnswers::start(sys, 1, false).await;
     let (anna, _) = anna_with_market_news(sys, &a, 10).await;
     let (_, html) = ask(&a, &anna, "что писали вчера про доллар?").await;
-    // It says what it searched: the channels and the day "вчера" names.
-    let (y, m, d, ..) = siftgram_core::Timestamp(sys.clock.now().start_of_day().0 - 86_400).utc_parts();
+    // It says what it searched: the channels and the day "вчера" names — on Anna's calendar
+    // (Moscow, the zone of every user who has not chosen one).
+    let now = sys.clock.now();
+    let moscow_now = siftgram_core::Timestamp(now.0 + siftgram_core::retrieval::utc_offset_of("Europe/Moscow", now));
+    let (y, m, d, ..) = siftgram_core::Timestamp(moscow_now.start_of_day().0 - 86_400).utc_parts();
     assert!(html.contains(&format!("Ничего об этом не нашлось за {d:02}.{m:02}.{y}. Искал в каналах (1): Рынки.")), "{html}");
     assert!(a.chat_calls(0).is_empty(), "no model call without posts");
 }

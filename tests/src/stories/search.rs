@@ -17,6 +17,7 @@ macro_rules! search_stories {
             versions_arriving_out_of_order_end_on_telegrams_latest,
             nobody_sees_posts_of_channels_they_do_not_follow,
             a_time_phrase_filters_before_ranking,
+            yesterday_is_the_askers_yesterday_in_their_time_zone,
             retention_removes_old_posts_from_the_store_and_the_index,
             a_tagging_model_tags_posts_and_its_garbage_falls_back_to_keywords,
         );
@@ -165,6 +166,36 @@ pub async fn a_time_phrase_filters_before_ranking(sys: &mut TestSystem) {
     assert!(!ids.contains(&1), "the ten-day-old post is outside the window: {ids:?}");
     let yesterday = s.found(sys, anna, "что писали вчера?").await;
     assert_eq!(yesterday, [2]);
+}
+
+pub async fn yesterday_is_the_askers_yesterday_in_their_time_zone(sys: &mut TestSystem) {
+    use siftgram_core::Timestamp;
+    use siftgram_core::model::{MediaKind, Post, PostKey};
+    let s = TestSearch::start(sys).await;
+    let hour = 3600;
+    let moscow = |day: u32, h: i64, m: i64| Timestamp(Timestamp::from_utc_date(2026, 11, day).0 + (h - 3) * hour + m * 60);
+    // Sunday 00:30 in Moscow, still Saturday evening in UTC.
+    sys.clock.set(moscow(22, 0, 30));
+    let ch = s.channel(sys, 1008, Some("night_desk"), "Ночная редакция").await;
+    let anna = s.follow(sys, 19, ch).await; // Moscow, as every user until they choose a zone
+    let boris = s.follow(sys, 20, ch).await;
+    let mut settings = sys.repo.digest_settings(boris).await.unwrap();
+    settings.timezone = "Asia/Vladivostok".into();
+    sys.repo.save_digest_settings(&settings).await.unwrap();
+    let posts = [(1, moscow(21, 22, 0)), (2, moscow(22, 0, 10)), (3, moscow(20, 23, 0))];
+    for (id, at) in posts {
+        let post = Post::new(PostKey::new(ch, id).unwrap(), None, &format!("Сводка ночных новостей номер {id}."), at, MediaKind::None).unwrap();
+        s.publish(&PostMessage::Publish { post }).await;
+    }
+    s.index_all().await;
+    // Saturday 22:00 is Anna's yesterday; in UTC it would be today, and Friday 23:00 yesterday.
+    assert_eq!(s.found(sys, anna, "что писали вчера?").await, [1]);
+    assert_eq!(s.found(sys, anna, "новости сегодня").await, [2]);
+    // In Vladivostok it is Sunday 07:30: yesterday ran from Friday 17:00 to Saturday 17:00 Moscow time.
+    assert_eq!(s.found(sys, boris, "что писали вчера?").await, [3]);
+    let mut today = s.found(sys, boris, "новости сегодня").await;
+    today.sort();
+    assert_eq!(today, [1, 2]);
 }
 
 pub async fn retention_removes_old_posts_from_the_store_and_the_index(sys: &mut TestSystem) {

@@ -7,4 +7,4 @@ mod when;
 
 pub use chunk::{CHUNK_CHARS, CHUNK_OVERLAP, Chunk, chunk_text};
 pub use retriever::{Retrieval, RetrievalError, RetrievalRequest, RetrievedPost, Retriever, sentences, shared_terms, snippet};
-pub use when::{TimeScoped, TimeWindow, parse_time_window};
+pub use when::{TimeScoped, TimeWindow, parse_time_window, parse_time_window_in, utc_offset_of};

@@ -2,7 +2,7 @@
 //! the search is restricted to the channels the user follows (so nobody ever sees another
 //! user's private channels), and hits come back as posts with links and snippets.
 
-use super::when::{TimeWindow, parse_time_window};
+use super::when::{TimeScoped, TimeWindow, parse_time_window, parse_time_window_in, utc_offset_of};
 use crate::Timestamp;
 use crate::model::{ChannelId, Post, PostKey, UserId};
 use crate::ports::{EmbedError, EmbedKind, Embedder, IndexError, IndexFilter, IndexQuery, KeywordEncoder, SearchIndex};
@@ -67,8 +67,20 @@ impl Retriever {
         retrieved
     }
 
+    /// The question's time phrase, if any, on the asker's calendar (the zone of their digest
+    /// settings; Moscow unless they chose another), with that zone's offset from UTC. The zone is
+    /// looked up only for a question that names a time.
+    pub async fn time_scope(&self, user: UserId, question: &str, now: Timestamp) -> Result<(TimeScoped, i64), RetrievalError> {
+        let in_utc = parse_time_window(question, now);
+        if in_utc.window.is_none() {
+            return Ok((in_utc, 0));
+        }
+        let offset = utc_offset_of(&self.repo.digest_settings(user).await?.timezone, now);
+        Ok((parse_time_window_in(question, now, offset), offset))
+    }
+
     async fn search(&self, request: &RetrievalRequest) -> Result<Retrieval, RetrievalError> {
-        let scoped = parse_time_window(&request.question, request.now);
+        let (scoped, _) = self.time_scope(request.user, &request.question, request.now).await?;
         let channels: Vec<ChannelId> = self.repo.subscriptions_of(request.user).await?.into_iter().map(|s| s.channel).collect();
         if channels.is_empty() || request.limit == 0 {
             return Ok(Retrieval { window: scoped.window, posts: Vec::new() });

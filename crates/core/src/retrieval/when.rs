@@ -1,5 +1,7 @@
 //! Time expressions in questions ("за последние три дня", "вчера", "в октябре", "last week") →
-//! a date window applied as a filter BEFORE ranking. Dates are UTC calendar dates.
+//! a date window applied as a filter BEFORE ranking. Calendar words ("вчера", "на этой неделе",
+//! "в октябре") name days of the asker's time zone; rolling ones ("за три дня") are the same
+//! everywhere.
 
 use crate::Timestamp;
 
@@ -81,8 +83,29 @@ fn month_window(year: i64, month: u32) -> TimeWindow {
     TimeWindow { since: Timestamp::from_utc_date(year, month, 1), until: Some(Timestamp::from_utc_date(ny, nm, 1)) }
 }
 
-/// Finds the first time expression in `text` relative to `now`.
+/// Finds the first time expression in `text` relative to `now`, calendar days in UTC.
 pub fn parse_time_window(text: &str, now: Timestamp) -> TimeScoped {
+    parse_time_window_in(text, now, 0)
+}
+
+/// The same with calendar days of a zone `utc_offset` seconds east of UTC (Moscow: 10,800): the
+/// window is found on the zone's wall clock and shifted back to UTC instants.
+pub fn parse_time_window_in(text: &str, now: Timestamp, utc_offset: i64) -> TimeScoped {
+    let mut scoped = parse_on_wall_clock(text, Timestamp(now.0 + utc_offset));
+    if let Some(window) = &mut scoped.window {
+        window.since = Timestamp(window.since.0 - utc_offset);
+        window.until = window.until.map(|u| Timestamp(u.0 - utc_offset));
+    }
+    scoped
+}
+
+/// Seconds east of UTC of the IANA zone `timezone` at `at`; 0 for a zone this build does not know.
+pub fn utc_offset_of(timezone: &str, at: Timestamp) -> i64 {
+    let Ok(zone) = jiff::tz::TimeZone::get(timezone) else { return 0 };
+    jiff::Timestamp::from_second(at.0).map_or(0, |t| i64::from(zone.to_offset(t).seconds()))
+}
+
+fn parse_on_wall_clock(text: &str, now: Timestamp) -> TimeScoped {
     let lower = text.to_lowercase();
     let words: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
     let today = now.start_of_day();
@@ -187,6 +210,29 @@ mod tests {
         assert_eq!(window("в декабре"), Some(TimeWindow { since: Timestamp::from_utc_date(2025, 12, 1), until: Some(Timestamp::from_utc_date(2026, 1, 1)) }), "the last December that has begun");
         assert_eq!(window("в мае 2024"), Some(TimeWindow { since: Timestamp::from_utc_date(2024, 5, 1), until: Some(Timestamp::from_utc_date(2024, 6, 1)) }));
         assert_eq!(window("в прошлом месяце"), october);
+    }
+
+    #[test]
+    fn calendar_words_follow_the_askers_zone_and_rolling_windows_do_not() {
+        // 01:30 in Moscow on Sunday 2026-11-22 is still Saturday 22:30 in UTC.
+        let late = Timestamp(Timestamp::from_utc_date(2026, 11, 21).0 + 22 * 3600 + 1800);
+        let moscow = utc_offset_of("Europe/Moscow", late);
+        assert_eq!(moscow, 3 * 3600);
+        let midnight_moscow = Timestamp(Timestamp::from_utc_date(2026, 11, 22).0 - moscow);
+        assert_eq!(
+            parse_time_window_in("что писали вчера?", late, moscow).window,
+            Some(TimeWindow { since: Timestamp(midnight_moscow.0 - DAY), until: Some(midnight_moscow) }),
+            "Moscow's Saturday, not UTC's Friday"
+        );
+        assert_eq!(parse_time_window_in("новости сегодня", late, moscow).window, Some(TimeWindow { since: midnight_moscow, until: None }));
+        let october_moscow = TimeWindow {
+            since: Timestamp(Timestamp::from_utc_date(2026, 10, 1).0 - moscow),
+            until: Some(Timestamp(Timestamp::from_utc_date(2026, 11, 1).0 - moscow)),
+        };
+        assert_eq!(parse_time_window_in("в октябре", late, moscow).window, Some(october_moscow));
+        assert_eq!(parse_time_window_in("за три дня", late, moscow).window, parse_time_window("за три дня", late).window);
+        assert_eq!(utc_offset_of("Asia/Vladivostok", late), 10 * 3600);
+        assert_eq!(utc_offset_of("Nowhere/Special", late), 0);
     }
 
     #[test]

@@ -224,7 +224,7 @@ impl BotService {
         }
         let error = match self.run(&update, &from).await {
             Ok(outcome) => {
-                self.finish(update_id).await;
+                self.finish(update_id, failures).await;
                 return Ok(outcome);
             }
             Err(e) => e,
@@ -232,7 +232,7 @@ impl BotService {
         if error.is_final() {
             // Keeping the claim acknowledges the update: the same reply would be refused again.
             tracing::error!(error = %error, "Telegram refused the reply; the update is not retried");
-            self.finish(update_id).await;
+            self.finish(update_id, failures).await;
             self.tell_it_failed(&update, &from).await;
             return Ok(Outcome::Refused);
         }
@@ -258,8 +258,8 @@ impl BotService {
     /// Marks a handled update finished. Best effort: the work is done and acknowledged either
     /// way; a claim left running only means a late redelivery (after the lease) is handled
     /// again, which the handlers' once-per-update sends make harmless.
-    async fn finish(&self, update_id: u32) {
-        if let Err(e) = self.services.repo.finish_update(update_id).await {
+    async fn finish(&self, update_id: u32, failures: u32) {
+        if let Err(e) = self.services.repo.finish_update(update_id, failures).await {
             tracing::warn!(error = %e, "could not mark the update finished");
         }
     }

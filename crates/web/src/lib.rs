@@ -11,8 +11,13 @@ pub use robots::Robots;
 pub use searxng::{Searxng, SearxngConfig};
 pub use webhooks::{WebhookDispatcher, WebhookTargets, sign, webhook_events};
 
-fn http_client(timeout: std::time::Duration) -> reqwest::Client {
-    // reqwest is built without a default TLS provider (ring only); install it once.
+/// reqwest is built without a default TLS provider (ring only); every client installs it first
+/// (once per process; later calls find it installed).
+fn install_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+fn http_client(timeout: std::time::Duration) -> reqwest::Client {
+    install_tls_provider();
     reqwest::Client::builder().timeout(timeout).build().expect("HTTP client")
 }

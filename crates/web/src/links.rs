@@ -142,8 +142,7 @@ fn send_error(e: reqwest::Error) -> LinkError {
 
 impl LinkFetcher {
     pub fn new(settings: LinkFetcherSettings) -> LinkFetcher {
-        // reqwest is built without a default TLS provider (ring only); install it once.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::install_tls_provider();
         let mut builder = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .redirect(reqwest::redirect::Policy::none())

@@ -179,8 +179,6 @@ pub struct EvalSystem {
     pub repo: Repository,
     pub retriever: Arc<Retriever>,
     pub reader: UserId,
-    /// Whether the index came from an earlier run (`--reuse`) instead of being built now.
-    pub reused: bool,
     clock: Arc<ManualClock>,
 }
 
@@ -243,7 +241,7 @@ impl EvalSystem {
             std::fs::write(&manifest_path, manifest.to_string()).map_err(|e| format!("{}: {e}", manifest_path.display()))?;
         }
         let retriever = Arc::new(Retriever { repo: repo.clone(), index: Arc::new(index), embedder, keywords });
-        Ok(EvalSystem { repo, retriever, reader, reused, clock })
+        Ok(EvalSystem { repo, retriever, reader, clock })
     }
 
     fn now_for(&self, q: &EvalQuestion) -> Timestamp {
@@ -261,12 +259,6 @@ impl EvalSystem {
             all.push(retrieved.posts.iter().map(|p| (p.post.key, f64::from(p.score))).collect());
         }
         Ok(all)
-    }
-
-    /// Retrieval metrics over `questions` (all kinds together).
-    pub async fn retrieval_metrics(&self, questions: &[EvalQuestion]) -> Result<Metrics, String> {
-        let rankings = self.rank(questions).await?;
-        Ok(by_kind(questions, &rankings).swap_remove(0).1)
     }
 
     /// Answers every question (with `chat`, or extractively) and checks their citations.

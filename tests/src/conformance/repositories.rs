@@ -330,7 +330,7 @@ pub async fn an_update_left_running_by_a_dead_taker_is_taken_over_and_a_finished
     assert_eq!(repo.claim_update(7, 120, 3).await, Ok(Running));
     sys.clock.advance(1);
     assert_eq!(repo.claim_update(7, 120, 3).await, Ok(Claimed { failures: 1 }), "its taker died: taken over, counted as a failure");
-    repo.finish_update(7).await.unwrap();
+    repo.finish_update(7, 1).await.unwrap();
     sys.clock.advance(86_400);
     for lease in [120, 0] {
         assert_eq!(repo.claim_update(7, lease, 3).await, Ok(Finished), "a finished update is a duplicate however late");

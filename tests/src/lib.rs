@@ -38,9 +38,21 @@ macro_rules! suite {
 /// Runs `handler` over everything waiting on `queue` (as a consumer would) until it is empty;
 /// every message must succeed. Returns how many were handled.
 pub async fn handle_all(queue: &dyn siftgram_core::ports::Queue, handler: &dyn siftgram_core::consume::MessageHandler) -> usize {
+    drain(queue, handler, false).await
+}
+
+/// The same for the posts queue as the node and the indexer Lambda consume it: each batch's
+/// messages side by side.
+pub async fn index_all(queue: &dyn siftgram_core::ports::Queue, indexer: &dyn siftgram_core::consume::MessageHandler) -> usize {
+    drain(queue, indexer, true).await
+}
+
+async fn drain(queue: &dyn siftgram_core::ports::Queue, handler: &dyn siftgram_core::consume::MessageHandler, side_by_side: bool) -> usize {
+    use siftgram_core::consume::{process_batch, process_batch_side_by_side};
     let mut handled = 0;
     loop {
-        let report = siftgram_core::consume::process_batch(queue, handler, 10, std::time::Duration::ZERO).await.expect("queue works");
+        let batch = if side_by_side { process_batch_side_by_side(queue, handler, 10, std::time::Duration::ZERO).await } else { process_batch(queue, handler, 10, std::time::Duration::ZERO).await };
+        let report = batch.expect("queue works");
         assert_eq!(report.failed, 0, "no message failed");
         if report.received == 0 {
             return handled;

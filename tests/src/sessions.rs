@@ -133,7 +133,7 @@ impl TestSessions {
 
     /// Runs the indexer over everything on the posts queue; returns how many messages it took.
     pub async fn index_all(&self) -> usize {
-        crate::handle_all(&*self.posts, &self.indexer).await
+        crate::index_all(&*self.posts, &self.indexer).await
     }
 
     /// The message ids stored for `channel`, ascending.

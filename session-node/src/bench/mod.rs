@@ -4,11 +4,12 @@
 
 mod api;
 mod ask;
+pub mod embeddings;
 mod sessions;
 
 use siftgram_core::messages::PostMessage;
 use siftgram_core::model::{Channel, ChannelId, Language, MediaKind, Post, PostKey};
-use siftgram_core::ports::{ChunkPayload, EmbedKind, Embedder, IndexFilter, IndexQuery, IndexedChunk, SearchIndex};
+use siftgram_core::ports::{ChunkPayload, Embedder, IndexFilter, IndexQuery, IndexedChunk, Queue, SearchIndex};
 use siftgram_core::{Clock, Timestamp};
 use siftgram_search::{Analyzer, EmbeddedIndex};
 use std::path::Path;
@@ -83,20 +84,41 @@ fn percentiles(mut samples: Vec<Duration>) -> String {
 }
 
 async fn ingest(embedder: Arc<dyn Embedder>, posts: usize, dir: &Path, seed: u64) -> Result<f64, String> {
+    let mut rng = Lcg(seed);
+    let texts: Vec<String> = (0..posts)
+        .map(|_| {
+            let words = 20 + rng.next() as usize % 40;
+            rng.text(words)
+        })
+        .collect();
+    ingest_texts(embedder, &texts, dir).await
+}
+
+/// Posts per second through the node's indexing path: the posts queue (embedded), batches of
+/// ten handled side by side by the indexer (store, tags, embeddings, index), each acked.
+async fn ingest_texts(embedder: Arc<dyn Embedder>, texts: &[String], dir: &Path) -> Result<f64, String> {
     let err = |e: &dyn std::fmt::Display| e.to_string();
-    let crate::scratch::Scratch { repo, index, clock, .. } = crate::scratch::Scratch::open(dir)?;
+    let crate::scratch::Scratch { db, repo, index, clock } = crate::scratch::Scratch::open(dir)?;
+    let queue = siftgram_embedded::EmbeddedQueue::open(&db, siftgram_core::schema::queue_spec("posts").map_err(|e| err(&e))?).map_err(|e| err(&e))?;
     let indexer = siftgram_search::indexer(repo.clone(), Arc::new(index.clone()), embedder, None, None);
     index.open_collection(&indexer.collection()).await.map_err(|e| err(&e))?;
     let channel = ChannelId::new(1).expect("id");
     repo.save_channel(&Channel::new(channel, None, "bench").map_err(|e| err(&e))?).await.map_err(|e| err(&e))?;
-    let mut rng = Lcg(seed);
-    let started = Instant::now();
-    for id in 1..=posts as i64 {
-        let words = 20 + rng.next() as usize % 40;
-        let post = Post::new(PostKey::new(channel, id).map_err(|e| err(&e))?, None, &rng.text(words), clock.now(), MediaKind::None).map_err(|e| err(&e))?;
-        indexer.apply(PostMessage::Publish { post }).await.map_err(|e| err(&e))?;
+    for (id, text) in (1..).zip(texts) {
+        let post = Post::new(PostKey::new(channel, id).map_err(|e| err(&e))?, None, text, clock.now(), MediaKind::None).map_err(|e| err(&e))?;
+        let body = serde_json::to_string(&PostMessage::Publish { post }).map_err(|e| err(&e))?;
+        queue.send(siftgram_core::ports::OutgoingMessage::new(body)).await.map_err(|e| err(&e))?;
     }
-    Ok(posts as f64 / started.elapsed().as_secs_f64())
+    let started = Instant::now();
+    let mut acked = 0;
+    while acked < texts.len() {
+        let report = siftgram_core::consume::process_batch_side_by_side(&queue, &indexer, 10, Duration::ZERO).await.map_err(|e| err(&e))?;
+        if report.failed > 0 {
+            return Err(format!("{} posts failed to index", report.failed));
+        }
+        acked += report.acked;
+    }
+    Ok(texts.len() as f64 / started.elapsed().as_secs_f64())
 }
 
 /// Hybrid search latency over `size` posts in 100 channels (dense vectors are random: the search
@@ -143,25 +165,23 @@ pub async fn run_bench(
     sizes: &[usize],
     keyword_posts: usize,
     embedder: Option<Arc<dyn Embedder>>,
+    reference: Option<Arc<dyn Embedder>>,
     embed_sample: usize,
     session_users: &[usize],
     work_dir: &Path,
 ) -> Result<(), String> {
     println!("siftgram bench — embedded index, {} CPUs", std::thread::available_parallelism().map_or(1, |n| n.get()));
     let rate = ingest(Arc::new(siftgram_search::KeywordOnly), keyword_posts, &work_dir.join("ingest-keyword"), 1).await?;
-    println!("ingest, keyword-only (store + tags + index, one commit per post): {rate:.0} posts/s over {keyword_posts} posts");
+    println!("ingest, keyword-only (posts queue → store + tags + index, one commit per post): {rate:.0} posts/s over {keyword_posts} posts");
     if let Some(embedder) = &embedder {
-        let rate = ingest(embedder.clone(), embed_sample, &work_dir.join("ingest-dense"), 2).await?;
-        println!("ingest, with {} ({}-d): {rate:.1} posts/s over {embed_sample} posts", embedder.model(), embedder.dimension());
-        let mut samples = Vec::new();
-        let mut rng = Lcg(3);
-        for _ in 0..20 {
-            let q = rng.text(6);
-            let t = Instant::now();
-            embedder.embed(&[q], EmbedKind::Query).await.map_err(|e| e.to_string())?;
-            samples.push(t.elapsed());
-        }
-        println!("query embedding: {}", percentiles(samples));
+        print!("{}", embeddings::compare(embedder.clone(), reference, embed_sample).await?);
+        let texts = embeddings::full_length_posts(embed_sample);
+        let rate = ingest_texts(embedder.clone(), &texts, &work_dir.join("ingest-dense")).await?;
+        let busy = {
+            let _busy = embeddings::BusyCore::start()?;
+            ingest_texts(embedder.clone(), &texts, &work_dir.join("ingest-dense-busy")).await?
+        };
+        println!("ingest, full-length posts with {} ({}-d): {rate:.1} posts/s idle, {busy:.1} with one core busy, over {embed_sample} posts", embedder.model(), embedder.dimension());
     }
     for &size in sizes {
         let (all, five) = query_latency(size, 200, &work_dir.join(format!("query-{size}"))).await?;
@@ -191,7 +211,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_bench_runs_end_to_end_on_small_sizes() {
         let dir = tempfile::tempdir().unwrap();
-        super::run_bench(&[300], 50, None, 0, &[2], dir.path()).await.expect("bench runs");
+        super::run_bench(&[300], 50, None, None, 0, &[2], dir.path()).await.expect("bench runs");
         assert!(super::memory().starts_with("RSS "));
     }
 }

@@ -13,6 +13,7 @@ macro_rules! search_stories {
         $crate::suite!($make; $crate::stories::search;
             a_published_post_becomes_searchable_with_a_link_and_snippet,
             a_redelivered_post_changes_nothing,
+            a_batch_of_one_channels_posts_is_indexed_side_by_side_each_once,
             an_edit_changes_what_is_found_and_a_delete_removes_it,
             versions_arriving_out_of_order_end_on_telegrams_latest,
             nobody_sees_posts_of_channels_they_do_not_follow,
@@ -63,6 +64,31 @@ pub async fn a_redelivered_post_changes_nothing(sys: &mut TestSystem) {
     assert_eq!(s.indexed_chunks().await, 1);
     assert_eq!(sys.repo.channel_stats(ch).await.unwrap().post_count, 1);
     assert_eq!(s.found(sys, anna, "how fast does Rust compile now?").await, [7]);
+}
+
+/// The indexer takes a batch's posts at once (so the embedder's workers all have work); posts
+/// of one channel then write its stats at the same moment, and none may fail or count twice.
+pub async fn a_batch_of_one_channels_posts_is_indexed_side_by_side_each_once(sys: &mut TestSystem) {
+    let s = TestSearch::start(sys).await;
+    let now = sys.clock.now();
+    let ch = s.channel(sys, 1010, Some("busy_channel"), "Оживлённый канал").await;
+    let anna = s.follow(sys, 20, ch).await;
+    let topics = ["метро", "погода", "футбол", "театр", "бюджет", "школа", "рынок", "космос"];
+    for (id, topic) in (1..).zip(topics) {
+        s.publish(&PostMessage::Publish { post: s.post(ch, id, &format!("Новости города: тема дня — {topic}."), 1, now) }).await;
+    }
+    // Two copies redelivered into the same batch.
+    s.publish(&PostMessage::Publish { post: s.post(ch, 1, "Новости города: тема дня — метро.", 1, now) }).await;
+    s.publish(&PostMessage::Publish { post: s.post(ch, 2, "Новости города: тема дня — погода.", 1, now) }).await;
+    assert_eq!(s.index_all().await, 10, "every message acknowledged at the first try");
+    let stats = sys.repo.channel_stats(ch).await.unwrap();
+    assert_eq!(stats.post_count, 8, "each post counted once");
+    assert_eq!(stats.newest_message_id, Some(8));
+    assert_eq!(s.indexed_chunks().await, 8);
+    for id in 1..=8 {
+        assert!(sys.repo.get_post(siftgram_core::model::PostKey::new(ch, id).unwrap()).await.unwrap().expect("stored").indexed, "post {id} indexed");
+    }
+    assert_eq!(s.found(sys, anna, "что с погодой").await[0], 2);
 }
 
 pub async fn an_edit_changes_what_is_found_and_a_delete_removes_it(sys: &mut TestSystem) {
@@ -232,6 +258,8 @@ pub async fn a_tagging_model_tags_posts_and_its_garbage_falls_back_to_keywords(s
     let ch = s.channel(sys, 1008, Some("tagged_news"), "Теги").await;
     fake.answer_next(r#"["экономика", "ключевая ставка", "цб"]"#);
     s.publish(&PostMessage::Publish { post: s.post(ch, 1, "ЦБ повысил ключевую ставку.", 0, now) }).await;
+    // One at a time: the fake model answers in order, and a batch's posts are tagged side by side.
+    s.index_all().await;
     fake.answer_next("не знаю");
     fake.answer_next("тоже не знаю");
     s.publish(&PostMessage::Publish { post: s.post(ch, 2, "Выборы в Молдове: выборы прошли спокойно.", 0, now) }).await;

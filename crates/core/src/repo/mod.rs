@@ -87,11 +87,23 @@ pub struct Repository {
     store: Arc<dyn TableStore>,
     clock: Arc<dyn Clock>,
     catalog: Arc<TierCatalog>,
+    /// Writes that bump a channel's stats item take its stripe first: concurrent writers in one
+    /// process (a batch of posts indexed side by side) then queue instead of failing each
+    /// other's conditional writes. Other processes are still handled by the retries.
+    channel_writers: Arc<[futures_util::lock::Mutex<()>]>,
 }
+
+const CHANNEL_WRITER_STRIPES: usize = 64;
 
 impl Repository {
     pub fn new(store: Arc<dyn TableStore>, clock: Arc<dyn Clock>, catalog: TierCatalog) -> Self {
-        Repository { store, clock, catalog: Arc::new(catalog) }
+        let channel_writers = (0..CHANNEL_WRITER_STRIPES).map(|_| futures_util::lock::Mutex::new(())).collect();
+        Repository { store, clock, catalog: Arc::new(catalog), channel_writers }
+    }
+
+    /// This process's turn to write `channel`'s stats (see `channel_writers`).
+    async fn channel_writer(&self, channel: crate::model::ChannelId) -> futures_util::lock::MutexGuard<'_, ()> {
+        self.channel_writers[(channel.get().unsigned_abs() % CHANNEL_WRITER_STRIPES as u64) as usize].lock().await
     }
     pub fn store(&self) -> &Arc<dyn TableStore> {
         &self.store

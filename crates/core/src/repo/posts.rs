@@ -57,6 +57,7 @@ impl Repository {
     /// Stores a post unless one with the same key exists (idempotent ingestion), counting it in
     /// the channel's stats in the same transaction.
     pub async fn insert_post(&self, post: &Post) -> Result<PostInsert, RepoError> {
+        let _turn = self.channel_writer(post.key.channel_id).await;
         for _ in 0..MAX_ATTEMPTS {
             let (mut stats, condition) = self.stats_versioned(post.key.channel_id).await?;
             stats.post_count += 1;
@@ -92,6 +93,7 @@ impl Repository {
     /// Writes `post` if `condition` holds for the stored one, bumping the channel's revision in
     /// the same transaction; false if it does not hold.
     async fn put_post_if(&self, post: &Post, condition_on_post: Condition) -> Result<bool, RepoError> {
+        let _turn = self.channel_writer(post.key.channel_id).await;
         for _ in 0..MAX_ATTEMPTS {
             let (mut stats, condition) = self.stats_versioned(post.key.channel_id).await?;
             stats.revision += 1;
@@ -136,6 +138,7 @@ impl Repository {
     /// Removes a post (deleted in Telegram, or past retention) and uncounts it. Deleting twice is
     /// fine; true if it was there.
     pub async fn delete_post(&self, key: PostKey) -> Result<bool, RepoError> {
+        let _turn = self.channel_writer(key.channel_id).await;
         for _ in 0..MAX_ATTEMPTS {
             let (mut stats, condition) = self.stats_versioned(key.channel_id).await?;
             stats.post_count = stats.post_count.saturating_sub(1);

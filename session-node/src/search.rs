@@ -3,8 +3,8 @@
 
 use crate::backend::Backend;
 use crate::supervise::every;
-use siftgram_core::indexing::{CachedEmbedder, Indexer};
-use siftgram_core::ports::{Embedder, SearchIndex};
+use siftgram_core::indexing::{Indexer, retrieval_embedder};
+use siftgram_core::ports::SearchIndex;
 use siftgram_core::retention::apply_retention;
 use siftgram_core::retrieval::Retriever;
 use crate::config::Config;
@@ -36,7 +36,7 @@ impl SearchServices {
         let (data_dir, embedder) = (&config.data_dir, &config.embedder);
         let index = EmbeddedIndex::open_dir(&data_dir.join("index")).map_err(|e| e.to_string())?;
         let model = embedder.build().await.map_err(|e| e.to_string())?;
-        let embedder: Arc<dyn Embedder> = Arc::new(CachedEmbedder::new(model, backend.repo.clone()));
+        let embedder = retrieval_embedder(model, backend.repo.clone());
         let events = backend.events_queue(config).await?;
         let tagger = config.tagger.clone().map(|e| Arc::new(OpenAiTagger::new(e)) as Arc<dyn siftgram_core::ports::Tagger>);
         let mut indexer = siftgram_search::indexer(backend.repo.clone(), Arc::new(index.clone()), embedder.clone(), tagger, events);

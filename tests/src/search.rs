@@ -4,10 +4,10 @@
 
 use crate::TestSystem;
 use siftgram_core::Clock;
-use siftgram_core::indexing::{CachedEmbedder, Indexer};
+use siftgram_core::indexing::{Indexer, retrieval_embedder};
 use siftgram_core::messages::PostMessage;
 use siftgram_core::model::{Channel, ChannelId, MediaKind, Post, PostKey, UserId, Username};
-use siftgram_core::ports::{Embedder, OutgoingMessage, Queue, SearchIndex};
+use siftgram_core::ports::{OutgoingMessage, Queue, SearchIndex};
 use siftgram_core::retrieval::{Retrieval, RetrievalRequest, Retriever};
 use siftgram_core::schema::queue_spec;
 use siftgram_models::{LocalE5, default_model_dir, ensure_local_e5};
@@ -41,7 +41,7 @@ impl TestSearch {
     pub async fn start(sys: &TestSystem) -> TestSearch {
         let dir = tempfile::tempdir().expect("temp dir");
         let index = EmbeddedIndex::open_dir(dir.path()).expect("index opens");
-        let embedder: Arc<dyn Embedder> = Arc::new(CachedEmbedder::new(Arc::new(local_e5().await), sys.repo.clone()));
+        let embedder = retrieval_embedder(Arc::new(local_e5().await), sys.repo.clone());
         let events = sys.queue(queue_spec("events").expect("events queue")).await;
         let indexer = siftgram_search::indexer(sys.repo.clone(), Arc::new(index.clone()), embedder.clone(), None, Some(events));
         let keywords = indexer.keywords.clone();

@@ -86,6 +86,12 @@ impl Embedder for CachedEmbedder {
     }
 }
 
+/// The embedder indexing and retrieval share: `model` through the embedding cache, passage
+/// vectors made language-neutral (`retrieval::LanguageNeutral`).
+pub fn retrieval_embedder(model: Arc<dyn Embedder>, repo: Repository) -> Arc<dyn Embedder> {
+    Arc::new(crate::retrieval::LanguageNeutral::new(Arc::new(CachedEmbedder::new(model, repo))))
+}
+
 /// How often one message may find its post changed under it before it is retried later.
 const MAX_PUBLISH_ROUNDS: usize = 8;
 

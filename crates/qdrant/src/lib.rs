@@ -2,18 +2,19 @@
 //! with a named dense vector (`dense`, cosine) and a named sparse vector (`keywords`, IDF
 //! modifier — the same keyword scoring as the embedded index), payload indexes on channel, date
 //! and tags, and hybrid search as one Query API call: two prefetches under the filter, fused
-//! by RRF on the server. The collection's model and dimension live in its metadata.
+//! by weighted RRF on the server (the weights of the embedded index). The collection's model and dimension live in its metadata.
 
 use async_trait::async_trait;
 use qdrant_client::Qdrant;
 use qdrant_client::qdrant::{
     Condition, CountPointsBuilder, CreateCollectionBuilder, CreateFieldIndexCollectionBuilder, DeletePointsBuilder, Distance,
-    FieldType, Filter, Fusion, Modifier, NamedVectors, PointStruct, PrefetchQueryBuilder, Query, QueryPointsBuilder, Range,
+    FieldType, Filter, Modifier, NamedVectors, PointStruct, PrefetchQueryBuilder, Query, QueryPointsBuilder, Range, Rrf,
     SparseVectorParamsBuilder, SparseVectorsConfigBuilder, UpsertPointsBuilder, Value, VectorParamsBuilder, VectorsConfigBuilder,
     value::Kind,
 };
 use siftgram_core::Timestamp;
 use siftgram_core::model::{ChannelId, PostKey};
+use siftgram_core::ports::index::{FUSION_WEIGHTS, RRF_K};
 use siftgram_core::ports::{CollectionInfo, IndexError, IndexFilter, IndexHit, IndexQuery, IndexedChunk, SearchIndex};
 use std::collections::HashMap;
 
@@ -24,6 +25,8 @@ const KEYWORDS: &str = "keywords";
 /// Candidates each prefetch contributes per result wanted (as in the embedded index).
 const CANDIDATES_PER_RESULT: u64 = 4;
 const MIN_CANDIDATES: u64 = 50;
+/// `RRF_K` in Qdrant's formula (its ranks count from 0).
+pub const QDRANT_RRF_K: u32 = RRF_K as u32 + 1;
 
 pub struct QdrantIndex {
     client: Qdrant,
@@ -203,11 +206,16 @@ impl SearchIndex for QdrantIndex {
         let candidates = (query.limit as u64 * CANDIDATES_PER_RESULT).max(MIN_CANDIDATES);
         let mut request = QueryPointsBuilder::new(&self.collection)
             .add_prefetch(PrefetchQueryBuilder::default().query(Query::new_nearest(query.dense.clone())).using(DENSE).filter(filter.clone()).limit(candidates));
+        let mut weights = vec![FUSION_WEIGHTS[0]];
         if !query.sparse.is_empty() {
             let sparse = qdrant_client::qdrant::VectorInput::new_sparse(query.sparse.indices.clone(), query.sparse.values.clone());
             request = request.add_prefetch(PrefetchQueryBuilder::default().query(Query::new_nearest(sparse)).using(KEYWORDS).filter(filter).limit(candidates));
+            weights.push(FUSION_WEIGHTS[1]);
         }
-        let request = request.query(Query::new_fusion(Fusion::Rrf)).limit(query.limit as u64).with_payload(true);
+        // Qdrant scores 1 / (k + rank from 0) with k = 2 unless told; ours is 1 / (60 + rank from
+        // 1), i.e. k = 61 in Qdrant's terms.
+        let fusion = Rrf { k: Some(QDRANT_RRF_K), weights };
+        let request = request.query(Query::new_rrf(fusion)).limit(query.limit as u64).with_payload(true);
         let response = self.client.query(request).await.map_err(grpc)?;
         response
             .result

@@ -11,6 +11,7 @@ use crate::{DENSE, KEYWORDS};
 use qdrant_client::qdrant::{self as q, collections_server, points_server, r#match::MatchValue, condition::ConditionOneOf, points_selector::PointsSelectorOneOf, query::Variant, value::Kind, vector_input};
 use siftgram_core::Timestamp;
 use siftgram_core::model::{ChannelId, Language, PostKey};
+use siftgram_core::ports::index::FUSION_WEIGHTS;
 use siftgram_core::ports::{ChunkPayload, CollectionInfo, IndexFilter, IndexHit, IndexQuery, IndexedChunk, SparseVector};
 use std::collections::HashMap;
 use std::future::Future;
@@ -290,8 +291,13 @@ fn read_point(point: &q::PointStruct) -> Result<IndexedChunk, Status> {
 /// A hybrid query (`QdrantIndex::search`'s request) as the port's query: the dense and the
 /// optional keyword prefetch under one filter, fused by RRF.
 pub fn read_query(request: &q::QueryPoints) -> Result<IndexQuery, Status> {
-    if !matches!(request.query.as_ref().and_then(|q| q.variant.as_ref()), Some(Variant::Fusion(f)) if *f == q::Fusion::Rrf as i32) {
+    // The embedded index fuses with the port's weights; a request asking for others would be
+    // answered wrongly, so it is refused.
+    let Some(Variant::Rrf(rrf)) = request.query.as_ref().and_then(|q| q.variant.as_ref()) else {
         return Err(outside_subset("a query that is not an RRF fusion"));
+    };
+    if rrf.k != Some(crate::QDRANT_RRF_K) || rrf.weights.as_slice() != &FUSION_WEIGHTS[..request.prefetch.len().min(2)] {
+        return Err(outside_subset(format!("an RRF fusion with k {:?} and weights {:?}", rrf.k, rrf.weights)));
     }
     let mut dense = None;
     let mut sparse = SparseVector::default();

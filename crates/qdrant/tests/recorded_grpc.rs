@@ -7,6 +7,7 @@ use qdrant_client::qdrant::{self as q, query::Variant, vectors_config};
 use recorded::{Call, RecordedQdrant};
 use siftgram_core::Timestamp;
 use siftgram_core::model::{ChannelId, Language, PostKey};
+use siftgram_core::ports::index::FUSION_WEIGHTS;
 use siftgram_core::ports::{ChunkPayload, CollectionInfo, IndexError, IndexFilter, IndexQuery, IndexedChunk, SearchIndex, SparseVector};
 use siftgram_qdrant::{QdrantIndex, point_id};
 use std::collections::HashMap;
@@ -110,7 +111,8 @@ async fn search_is_one_query_with_filtered_dense_and_keyword_prefetches_fused_by
     assert_eq!(hits[0].date, Timestamp(1_795_000_100));
     let calls = server.take_calls();
     let [Call::Query(sent)] = &calls[..] else { panic!("{calls:?}") };
-    assert!(matches!(sent.query.as_ref().and_then(|q| q.variant.clone()), Some(Variant::Fusion(f)) if f == q::Fusion::Rrf as i32));
+    let Some(Variant::Rrf(rrf)) = sent.query.as_ref().and_then(|q| q.variant.clone()) else { panic!("a weighted RRF fusion: {sent:?}") };
+    assert_eq!((rrf.k, rrf.weights), (Some(61), FUSION_WEIGHTS.to_vec()), "the embedded index's fusion (1 / (60 + rank from 1)), computed by the server");
     assert_eq!(sent.limit, Some(5));
     let usings: Vec<Option<String>> = sent.prefetch.iter().map(|p| p.using.clone()).collect();
     assert_eq!(usings, [Some("dense".into()), Some("keywords".into())]);

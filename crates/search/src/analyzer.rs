@@ -4,6 +4,7 @@
 
 use rust_stemmers::{Algorithm, Stemmer};
 use siftgram_core::model::Language;
+use siftgram_core::retrieval::cyrillic_share;
 use siftgram_core::ports::SparseVector;
 use std::collections::HashMap;
 
@@ -29,6 +30,16 @@ const STOP_EN: &[&str] = &[
     "were", "be", "been", "it", "its", "this", "that", "these", "those", "what", "which", "who", "how", "why", "when", "where", "do",
     "does", "did", "has", "have", "had", "i", "you", "he", "she", "we", "they", "me", "my", "our", "your", "there", "as", "so", "not",
     "no", "can", "will", "would", "should", "could", "any", "some", "all", "more", "most", "than", "then", "into", "over", "also",
+];
+
+/// Words a question asks with rather than about ("какие новости про хоккей", "что нового",
+/// "what happened"): dropped from queries only — in a post "новости" may be the subject, in a
+/// question it matches every post that says it and outvotes the topic.
+const QUESTION_WORDS: &[&str] = &[
+    "новости", "новостей", "новость", "нового", "новенького", "известно", "произошло", "происходит", "происходило", "случилось",
+    "расскажи", "расскажите", "подскажи", "подскажите", "пишут", "писали", "сообщали", "сообщают", "говорили", "говорят",
+    "какое", "каким", "какую", "каком", "какого", "news", "happened", "happening", "happen", "tell", "anything", "something",
+    "reported", "written", "said",
 ];
 
 pub struct Analyzer {
@@ -74,15 +85,7 @@ impl Analyzer {
 
     /// The language most of a text's letters belong to.
     pub fn language(&self, text: &str) -> Language {
-        let (mut cyr, mut lat) = (0usize, 0usize);
-        for c in text.chars() {
-            if is_cyrillic(c) {
-                cyr += 1;
-            } else if c.is_ascii_alphabetic() {
-                lat += 1;
-            }
-        }
-        if lat > cyr { Language::En } else { Language::Ru }
+        if cyrillic_share(text) < 0.5 { Language::En } else { Language::Ru }
     }
 
     /// A document's keyword vector: saturated term frequencies.
@@ -96,9 +99,12 @@ impl Analyzer {
         SparseVector::from_pairs(tf.into_iter().map(|(t, f)| (t, f * (K1 + 1.0) / (f + norm))).collect())
     }
 
-    /// A query's keyword vector: each distinct term once.
+    /// A query's keyword vector: each distinct term once, question words left out.
     pub fn query(&self, text: &str) -> SparseVector {
-        SparseVector::from_pairs(self.stems(text).iter().map(|s| (term_id(s), 1.0)).collect::<HashMap<_, _>>().into_iter().collect())
+        let lower = text.to_lowercase();
+        let topic: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !QUESTION_WORDS.contains(w)).collect();
+        let stems = self.stems(&topic.join(" "));
+        SparseVector::from_pairs(stems.iter().map(|s| (term_id(s), 1.0)).collect::<HashMap<_, _>>().into_iter().collect())
     }
 
     /// Up to `n` keywords that stand out in `text` (most frequent stems, as their first word
@@ -131,6 +137,14 @@ mod tests {
         assert_eq!(a.stems("compiling compilers"), a.stems("compile compiler"));
         assert_eq!(a.stems("и в на the of"), Vec::<String>::new(), "stop words are dropped");
         assert_eq!(a.stems("ёлка"), a.stems("елка"));
+    }
+
+    #[test]
+    fn questions_are_searched_for_their_topic() {
+        let a = Analyzer::default();
+        assert_eq!(a.query("Какие новости про хоккей?"), a.query("хоккей"));
+        assert_eq!(a.query("what happened with the bridge"), a.query("bridge"));
+        assert!(!a.document("Главные новости дня").is_empty(), "posts keep the word");
     }
 
     #[test]

@@ -1,12 +1,12 @@
 //! The embedded hybrid index: every point is kept in a redb file (fsynced on commit) and loaded
 //! into memory on open. Dense search is exact over int8-quantized vectors of the filtered
 //! candidates (a user's channels, not the whole corpus); keyword search walks an inverted index
-//! with IDF weights; the two lists are fused by RRF (`siftgram_core::ports::index::rrf_fuse`).
+//! with IDF weights; the two lists are fused by weighted RRF (`siftgram_core::ports::index::rrf_fuse`).
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use siftgram_core::Timestamp;
 use siftgram_core::model::{ChannelId, PostKey};
-use siftgram_core::ports::index::rrf_fuse;
+use siftgram_core::ports::index::{FUSION_WEIGHTS, rrf_fuse};
 use siftgram_core::ports::{ChunkPayload, CollectionInfo, IndexError, IndexHit, IndexQuery, IndexedChunk, SearchIndex, SparseVector};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -220,8 +220,8 @@ impl State {
                 .map(|p| (p.post, p.chunk, p.payload.date))
                 .collect()
         };
-        let lists = [ranked(dense), ranked(keyword)];
-        rrf_fuse(&lists, q.limit)
+        let [dense_weight, keyword_weight] = FUSION_WEIGHTS;
+        rrf_fuse(&[(dense_weight, ranked(dense)), (keyword_weight, ranked(keyword))], q.limit)
     }
 }
 

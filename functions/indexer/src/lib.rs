@@ -5,10 +5,10 @@
 use siftgram_core::trace::{TraceId, traced};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use siftgram_aws::{DynamoTableStore, SqsQueue};
-use siftgram_core::indexing::{CachedEmbedder, Indexer};
+use siftgram_core::indexing::{Indexer, retrieval_embedder};
 use siftgram_core::messages::PostMessage;
 use siftgram_core::model::TierCatalog;
-use siftgram_core::ports::{Embedder, SearchIndex};
+use siftgram_core::ports::SearchIndex;
 use siftgram_core::repo::Repository;
 use siftgram_core::schema::queue_spec;
 use siftgram_core::{Clock, SystemClock};
@@ -57,7 +57,7 @@ pub async fn build_with(config: &Config, sdk: &aws_config::SdkConfig, index: Arc
     let repo = Repository::new(store, clock, config.tiers.clone());
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let events = SqsQueue::open(&sqs, &config.resource_prefix, queue_spec("events").map_err(build_err)?).await.map_err(build_err)?;
-    let embedder: Arc<dyn Embedder> = Arc::new(CachedEmbedder::new(config.embedder.build().await.map_err(build_err)?, repo.clone()));
+    let embedder = retrieval_embedder(config.embedder.build().await.map_err(build_err)?, repo.clone());
     let tagger = config.tagger.clone().map(|e| Arc::new(siftgram_models::OpenAiTagger::new(e)) as Arc<dyn siftgram_core::ports::Tagger>);
     let mut indexer = siftgram_search::indexer(repo, index, embedder, tagger, Some(Arc::new(events)));
     indexer.links = config.links.clone().map(|s| Arc::new(siftgram_web::LinkFetcher::new(s)) as Arc<dyn siftgram_core::ports::LinkReader>);

@@ -8,9 +8,9 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 use siftgram_aws::{DynamoTableStore, SqsQueue};
 use siftgram_bot::BotConfig;
 use siftgram_core::consume::MessageHandler;
-use siftgram_core::indexing::CachedEmbedder;
+use siftgram_core::indexing::retrieval_embedder;
 use siftgram_core::model::TierCatalog;
-use siftgram_core::ports::{ChatModel, CollectionInfo, Embedder, KeywordEncoder, Receipt, ReceivedMessage, SearchIndex, WebSearch};
+use siftgram_core::ports::{ChatModel, CollectionInfo, KeywordEncoder, Receipt, ReceivedMessage, SearchIndex, WebSearch};
 use siftgram_core::repo::Repository;
 use siftgram_core::retrieval::Retriever;
 use siftgram_core::schema::queue_spec;
@@ -72,7 +72,7 @@ pub async fn build_with(config: Config, sdk: &aws_config::SdkConfig, index: Arc<
     let repo = Repository::new(store, clock, config.tiers.clone());
     let events_spec = queue_spec("events").map_err(build_err)?;
     let events = SqsQueue::open(&aws_sdk_sqs::Client::new(sdk), &config.resource_prefix, events_spec.clone()).await.map_err(build_err)?;
-    let embedder: Arc<dyn Embedder> = Arc::new(CachedEmbedder::new(config.embedder.build().await.map_err(build_err)?, repo.clone()));
+    let embedder = retrieval_embedder(config.embedder.build().await.map_err(build_err)?, repo.clone());
     // Questions are embedded by this function's model: an index built by another is refused
     // here, at cold start, rather than answering from vectors that do not compare.
     index.open_collection(&CollectionInfo { model: embedder.model().to_owned(), dimension: embedder.dimension() }).await.map_err(build_err)?;

@@ -9,7 +9,7 @@ pub use bm25::Bm25;
 
 use siftgram_core::clock::ManualClock;
 use siftgram_core::export::{RecordedChannel, parse_date, read_desktop_export, read_posts_jsonl};
-use siftgram_core::indexing::CachedEmbedder;
+use siftgram_core::indexing::retrieval_embedder;
 use siftgram_core::messages::PostMessage;
 use siftgram_core::answer::{Answer, AnswerKind, AskSettings, Asker};
 use siftgram_core::model::{Channel, Language, PostKey, User, UserId};
@@ -49,16 +49,18 @@ pub struct Metrics {
 
 /// The metrics of one ranked list against its relevant set (binary relevance).
 pub fn score(ranked: &[PostKey], relevant: &[PostKey]) -> Metrics {
-    let hits = |k: usize| ranked.iter().take(k).filter(|p| relevant.contains(p)).count() as f64;
-    let total = relevant.len().max(1) as f64;
+    // recall@k = hits / min(k, relevant): a question with three relevant posts scores 1 at k = 1
+    // when its first hit is relevant.
+    let recall = |k: usize| ranked.iter().take(k).filter(|p| relevant.contains(p)).count() as f64 / k.min(relevant.len()).max(1) as f64;
     let first = ranked.iter().take(10).position(|p| relevant.contains(p));
-    let dcg: f64 = ranked.iter().take(10).enumerate().filter(|(_, p)| relevant.contains(p)).map(|(i, _)| 1.0 / ((i + 2) as f64).log2()).sum();
+    // Folded from +0.0: an empty f64 sum is −0.0, which printed as "-0.000".
+    let dcg = ranked.iter().take(10).enumerate().filter(|(_, p)| relevant.contains(p)).fold(0.0, |d, (i, _)| d + 1.0 / ((i + 2) as f64).log2());
     let idcg: f64 = (0..relevant.len().min(10)).map(|i| 1.0 / ((i + 2) as f64).log2()).sum();
     Metrics {
         questions: 1,
-        recall_at_1: hits(1) / total,
-        recall_at_5: hits(5) / total,
-        recall_at_10: hits(10) / total,
+        recall_at_1: recall(1),
+        recall_at_5: recall(5),
+        recall_at_10: recall(10),
         mrr_at_10: first.map_or(0.0, |i| 1.0 / (i + 1) as f64),
         ndcg_at_10: if idcg > 0.0 { dcg / idcg } else { 0.0 },
     }
@@ -66,7 +68,7 @@ pub fn score(ranked: &[PostKey], relevant: &[PostKey]) -> Metrics {
 
 fn average(all: &[Metrics]) -> Metrics {
     let n = all.len().max(1) as f64;
-    let sum = |f: fn(&Metrics) -> f64| all.iter().map(f).sum::<f64>() / n;
+    let sum = |f: fn(&Metrics) -> f64| all.iter().map(f).fold(0.0, |a, x| a + x) / n;
     Metrics {
         questions: all.len(),
         recall_at_1: sum(|m| m.recall_at_1),
@@ -84,6 +86,19 @@ pub fn read_corpus(path: &Path) -> Result<Vec<RecordedChannel>, String> {
     parsed.map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// The asker's "now": a date and time as written, or a date alone for the end of that day on
+/// the asker's calendar (the default zone, every eval user's), so that "сегодня" asked "on" a day
+/// means the whole day.
+fn as_of(value: &serde_json::Value) -> Option<Timestamp> {
+    let at = parse_date(value)?;
+    let date_only = value.as_str().is_some_and(|s| !s.trim().contains(['T', ' ', ':']) && s.trim().contains('-'));
+    if !date_only {
+        return Some(at);
+    }
+    let offset = siftgram_core::retrieval::utc_offset_of(siftgram_core::model::DEFAULT_TIMEZONE, at);
+    Some(Timestamp(at.0 + Timestamp::DAY - 1 - offset))
+}
+
 /// JSONL questions: `{"q", "relevant": ["<channel>:<message>"], "as_of"?, "kind"?}`.
 pub fn read_questions(path: &Path) -> Result<Vec<EvalQuestion>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -99,7 +114,7 @@ pub fn read_questions(path: &Path) -> Result<Vec<EvalQuestion>, String> {
             relevant.push(PostKey::new(channel, m.trim().parse().map_err(|_| bad("bad message id"))?).map_err(|e| bad(&e.to_string()))?);
         }
         let as_of = match v.get("as_of") {
-            Some(d) => Some(parse_date(d).ok_or_else(|| bad("bad as_of"))?),
+            Some(d) => Some(as_of(d).ok_or_else(|| bad("bad as_of"))?),
             None => None,
         };
         let kind = match v.get("kind") {
@@ -213,7 +228,7 @@ impl EvalSystem {
             Err(e) => return Err(format!("{}: {e}", manifest_path.display())),
         };
         let crate::scratch::Scratch { repo, index, clock, .. } = crate::scratch::Scratch::open(work_dir)?;
-        let embedder: Arc<dyn Embedder> = Arc::new(CachedEmbedder::new(embedder, repo.clone()));
+        let embedder = retrieval_embedder(embedder, repo.clone());
         let indexer = siftgram_search::indexer(repo.clone(), Arc::new(index.clone()), embedder.clone(), None, None);
         let keywords = indexer.keywords.clone();
         index.open_collection(&indexer.collection()).await.map_err(|e| err(&e))?;
@@ -362,10 +377,21 @@ mod tests {
     fn metrics_match_hand_computed_values() {
         let m = score(&[k(5), k(1), k(9), k(2)], &[k(1), k(2)]);
         assert_eq!((m.recall_at_1, m.recall_at_5, m.mrr_at_10), (0.0, 1.0, 0.5));
+        let m = score(&[k(1), k(5), k(9), k(2)], &[k(1), k(2), k(3)]);
+        assert_eq!((m.recall_at_1, m.recall_at_5), (1.0, 2.0 / 3.0), "recall@k is out of min(k, relevant)");
+        assert!(score(&[k(5)], &[k(1)]).ndcg_at_10.is_sign_positive(), "no −0.0 to print");
         let dcg = 1.0 / 3f64.log2() + 1.0 / 5f64.log2();
         let idcg = 1.0 + 1.0 / 3f64.log2();
         assert!((m.ndcg_at_10 - dcg / idcg).abs() < 1e-9);
         assert_eq!(score(&[], &[k(1)]), Metrics { questions: 1, ..Metrics::default() });
+    }
+
+    #[test]
+    fn a_date_alone_is_the_end_of_that_day_on_the_askers_calendar() {
+        let moscow_midnight = Timestamp::from_utc_date(2026, 11, 22).0 - 3 * 3600;
+        assert_eq!(as_of(&serde_json::json!("2026-11-21")), Some(Timestamp(moscow_midnight - 1)));
+        assert_eq!(as_of(&serde_json::json!("2026-11-21T10:00:00")), Some(Timestamp(Timestamp::from_utc_date(2026, 11, 21).0 + 10 * 3600)));
+        assert_eq!(as_of(&serde_json::json!("someday")), None);
     }
 
     #[test]

@@ -45,6 +45,9 @@ pub struct DigestSettings {
     pub last_sent: Option<crate::Timestamp>,
 }
 
+/// The zone of a user who has not chosen one (digests, and the calendar of their questions).
+pub const DEFAULT_TIMEZONE: &str = "Europe/Moscow";
+
 impl DigestSettings {
     pub fn default_for(user: UserId) -> Self {
         DigestSettings {
@@ -53,7 +56,7 @@ impl DigestSettings {
             frequency: DigestFrequency::Daily,
             minute_of_day: 9 * 60,
             weekdays: vec![1],
-            timezone: "Europe/Moscow".into(),
+            timezone: DEFAULT_TIMEZONE.into(),
             channels: Vec::new(),
             tags: Vec::new(),
             max_posts: 20,

@@ -12,7 +12,7 @@ mod tier;
 mod user;
 
 pub use channel::{Channel, ChannelId, Username};
-pub use digest::{DigestFrequency, DigestSettings, DigestStyle};
+pub use digest::{DEFAULT_TIMEZONE, DigestFrequency, DigestSettings, DigestStyle};
 pub use error::ValidationError;
 pub use history::{QueryKind, QueryRecord};
 pub use invite::{INVITE_CODE_LEN, INVITE_HOLD_SECS, Invite, InviteCode, InviteHold};

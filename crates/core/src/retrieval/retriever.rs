@@ -92,7 +92,7 @@ impl Retriever {
         let filter = IndexFilter {
             channels,
             since: scoped.window.map(|w| w.since),
-            until: scoped.window.and_then(|w| w.until),
+            until: scoped.window.map(|w| searched_until(w, request.now)),
             tags: request.tags.clone(),
         };
         // Several chunks of one post may match: ask for more than needed and keep each post once.
@@ -125,6 +125,22 @@ impl Retriever {
             posts.push(RetrievedPost { channel_title: titles[&key.channel_id].clone(), score, snippet, post });
         }
         Ok(Retrieval { window: scoped.window, posts })
+    }
+}
+
+/// How long after a month ends its figures still come out ("инфляция в октябре" is reported in
+/// mid-November): a month's window lets in the posts of these days too, ranked by relevance.
+const MONTH_REPORTED_DAYS: i64 = 15;
+
+/// The end of the posts a window searches: a window "up to now" ends now (a minute of slack for a
+/// post dated by a clock a little ahead of ours), a calendar month half a month later.
+fn searched_until(window: TimeWindow, now: Timestamp) -> Timestamp {
+    let Some(until) = window.until else { return Timestamp(now.0 + 60) };
+    let days = (until.0 - window.since.0) / Timestamp::DAY;
+    if (28..=31).contains(&days) && (until.0 - window.since.0) % Timestamp::DAY == 0 {
+        Timestamp((until.0 + MONTH_REPORTED_DAYS * Timestamp::DAY).min(now.0 + 60))
+    } else {
+        until
     }
 }
 

@@ -1,7 +1,7 @@
 //! Time expressions in questions ("за последние три дня", "вчера", "в октябре", "last week") →
 //! a date window applied as a filter BEFORE ranking. Calendar words ("вчера", "на этой неделе",
-//! "в октябре") name days of the asker's time zone; rolling ones ("за три дня") are the same
-//! everywhere.
+//! "в октябре") name days of the asker's time zone; rolling ones ("за три дня") count whole days
+//! of that zone back from today (hours, "за 12 часов", are the same everywhere).
 
 use crate::Timestamp;
 
@@ -112,6 +112,18 @@ fn parse_on_wall_clock(text: &str, now: Timestamp) -> TimeScoped {
     let day = Timestamp::DAY;
     let (year, month, ..) = now.utc_parts();
     let found = |start: usize, len: usize, window: TimeWindow| Some((start, len, window));
+    // The calendar week or month before this one.
+    let previous = |unit: Option<i64>| match unit {
+        Some(u) if u == 7 * day => {
+            let monday = Timestamp(today.0 - now.weekday() * day);
+            Some(TimeWindow { since: Timestamp(monday.0 - 7 * day), until: Some(monday) })
+        }
+        Some(u) if u == 30 * day => {
+            let (y, m) = if month == 1 { (year - 1, 12) } else { (year, month - 1) };
+            Some(month_window(y, m))
+        }
+        _ => None,
+    };
     let mut hit: Option<(usize, usize, TimeWindow)> = None;
     for i in 0..words.len() {
         let w = words[i];
@@ -126,17 +138,9 @@ fn parse_on_wall_clock(text: &str, now: Timestamp) -> TimeScoped {
                 Some(u) if u == 365 * day => found(i, 2, TimeWindow { since: Timestamp::from_utc_date(year, 1, 1), until: None }),
                 _ => None,
             },
-            "прошлой" | "прошлую" | "прошлом" | "прошлый" | "previous" => match unit(next(1)) {
-                Some(u) if u == 7 * day => {
-                    let monday = Timestamp(today.0 - now.weekday() * day);
-                    found(i, 2, TimeWindow { since: Timestamp(monday.0 - 7 * day), until: Some(monday) })
-                }
-                Some(u) if u == 30 * day => {
-                    let (y, m) = if month == 1 { (year - 1, 12) } else { (year, month - 1) };
-                    found(i, 2, month_window(y, m))
-                }
-                _ => None,
-            },
+            "прошлой" | "прошлую" | "прошлом" | "прошлый" | "previous" => previous(unit(next(1))).map(|window| (i, 2, window)),
+            // "last week" is the week before this one; "the last week", "last 3 weeks" roll.
+            "last" if (i == 0 || words[i - 1] != "the") && previous(unit(next(1))).is_some() => previous(unit(next(1))).map(|window| (i, 2, window)),
             "за" | "последние" | "последний" | "последнюю" | "last" | "past" | "within" => {
                 // "за [последние] [N] <unit>", "last [N] <unit>", "past <unit>"
                 let mut k = 1;
@@ -148,6 +152,9 @@ fn parse_on_wall_clock(text: &str, now: Timestamp) -> TimeScoped {
                     None => (1, k),
                 };
                 match unit(next(k)) {
+                    // Whole days: "за три дня" asked in the evening still holds the morning
+                    // three days back, as the asker counts days.
+                    Some(u) if u >= day => found(i, k + 1, TimeWindow { since: Timestamp(now.0 - n * u).start_of_day(), until: None }),
                     Some(u) => found(i, k + 1, TimeWindow { since: Timestamp(now.0 - n * u), until: None }),
                     None => None,
                 }
@@ -186,13 +193,15 @@ mod tests {
 
     #[test]
     fn rolling_windows_in_russian_and_english() {
-        let three_days = Some(TimeWindow { since: Timestamp(NOW.0 - 3 * DAY), until: None });
+        let three_days = Some(TimeWindow { since: Timestamp::from_utc_date(2026, 11, 18), until: None });
         assert_eq!(window("Что нового за последние три дня?"), three_days);
         assert_eq!(window("что было за 3 дня"), three_days);
         assert_eq!(window("what happened in the last 3 days"), three_days);
         assert_eq!(window("news from the past three days"), three_days);
-        assert_eq!(window("за неделю"), Some(TimeWindow { since: Timestamp(NOW.0 - 7 * DAY), until: None }));
-        assert_eq!(window("last week in AI"), Some(TimeWindow { since: Timestamp(NOW.0 - 7 * DAY), until: None }));
+        let week = Some(TimeWindow { since: Timestamp::from_utc_date(2026, 11, 14), until: None });
+        assert_eq!(window("за неделю"), week);
+        assert_eq!(window("what happened in the last week"), week);
+        assert_eq!(window("the past week in AI"), week);
         assert_eq!(window("за последние 12 часов"), Some(TimeWindow { since: Timestamp(NOW.0 - 12 * 3600), until: None }));
     }
 
@@ -203,17 +212,20 @@ mod tests {
         assert_eq!(window("новости сегодня"), Some(TimeWindow { since: today, until: None }));
         let monday = Timestamp::from_utc_date(2026, 11, 16);
         assert_eq!(window("на этой неделе"), Some(TimeWindow { since: monday, until: None }));
-        assert_eq!(window("на прошлой неделе"), Some(TimeWindow { since: Timestamp(monday.0 - 7 * DAY), until: Some(monday) }));
+        let week_before = Some(TimeWindow { since: Timestamp(monday.0 - 7 * DAY), until: Some(monday) });
+        assert_eq!(window("на прошлой неделе"), week_before);
+        assert_eq!(window("what happened in science last week"), week_before, "the week before this one, like «на прошлой неделе»");
         let october = Some(TimeWindow { since: Timestamp::from_utc_date(2026, 10, 1), until: Some(Timestamp::from_utc_date(2026, 11, 1)) });
         assert_eq!(window("что было в октябре"), october);
         assert_eq!(window("rates in October"), october);
         assert_eq!(window("в декабре"), Some(TimeWindow { since: Timestamp::from_utc_date(2025, 12, 1), until: Some(Timestamp::from_utc_date(2026, 1, 1)) }), "the last December that has begun");
         assert_eq!(window("в мае 2024"), Some(TimeWindow { since: Timestamp::from_utc_date(2024, 5, 1), until: Some(Timestamp::from_utc_date(2024, 6, 1)) }));
         assert_eq!(window("в прошлом месяце"), october);
+        assert_eq!(window("rates last month"), october);
     }
 
     #[test]
-    fn calendar_words_follow_the_askers_zone_and_rolling_windows_do_not() {
+    fn days_follow_the_askers_zone_and_hours_do_not() {
         // 01:30 in Moscow on Sunday 2026-11-22 is still Saturday 22:30 in UTC.
         let late = Timestamp(Timestamp::from_utc_date(2026, 11, 21).0 + 22 * 3600 + 1800);
         let moscow = utc_offset_of("Europe/Moscow", late);
@@ -230,7 +242,12 @@ mod tests {
             until: Some(Timestamp(Timestamp::from_utc_date(2026, 11, 1).0 - moscow)),
         };
         assert_eq!(parse_time_window_in("в октябре", late, moscow).window, Some(october_moscow));
-        assert_eq!(parse_time_window_in("за три дня", late, moscow).window, parse_time_window("за три дня", late).window);
+        assert_eq!(
+            parse_time_window_in("за три дня", late, moscow).window,
+            Some(TimeWindow { since: Timestamp(midnight_moscow.0 - 3 * DAY), until: None }),
+            "three whole days back from Moscow's Sunday"
+        );
+        assert_eq!(parse_time_window_in("за 12 часов", late, moscow).window, parse_time_window("за 12 часов", late).window, "hours are hours anywhere");
         assert_eq!(utc_offset_of("Asia/Vladivostok", late), 10 * 3600);
         assert_eq!(utc_offset_of("Nowhere/Special", late), 0);
     }

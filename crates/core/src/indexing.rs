@@ -86,8 +86,8 @@ impl Embedder for CachedEmbedder {
     }
 }
 
-/// The embedder indexing and retrieval share: `model` through the embedding cache, passage
-/// vectors made language-neutral (`retrieval::LanguageNeutral`).
+/// The embedder indexing and retrieval share: `model` through the embedding cache, its vectors
+/// (passages and queries alike) made language-neutral (`retrieval::LanguageNeutral`).
 pub fn retrieval_embedder(model: Arc<dyn Embedder>, repo: Repository) -> Arc<dyn Embedder> {
     Arc::new(crate::retrieval::LanguageNeutral::new(Arc::new(CachedEmbedder::new(model, repo))))
 }

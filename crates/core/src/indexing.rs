@@ -89,7 +89,7 @@ impl Embedder for CachedEmbedder {
 /// The embedder indexing and retrieval share: `model` through the embedding cache, its vectors
 /// (passages and queries alike) made language-neutral (`retrieval::LanguageNeutral`).
 pub fn retrieval_embedder(model: Arc<dyn Embedder>, repo: Repository) -> Arc<dyn Embedder> {
-    Arc::new(crate::retrieval::LanguageNeutral::new(Arc::new(CachedEmbedder::new(model, repo))))
+    Arc::new(crate::retrieval::LanguageNeutral::new(Arc::new(CachedEmbedder::new(model.clone(), repo))).measured_by(model))
 }
 
 /// How often one message may find its post changed under it before it is retried later.

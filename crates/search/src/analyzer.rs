@@ -4,7 +4,7 @@
 
 use rust_stemmers::{Algorithm, Stemmer};
 use siftgram_core::model::Language;
-use siftgram_core::retrieval::cyrillic_share;
+use siftgram_core::retrieval::{cyrillic_share, is_cyrillic};
 use siftgram_core::ports::SparseVector;
 use std::collections::HashMap;
 
@@ -53,10 +53,6 @@ impl Default for Analyzer {
     }
 }
 
-fn is_cyrillic(c: char) -> bool {
-    matches!(c, '\u{0400}'..='\u{04FF}')
-}
-
 /// FNV-1a: stable across processes and versions (term ids are stored in the index).
 pub fn term_id(stem: &str) -> u32 {
     let mut h: u32 = 0x811c_9dc5;
@@ -70,10 +66,16 @@ pub fn term_id(stem: &str) -> u32 {
 impl Analyzer {
     /// The stems of a text's words, stop words removed, in order.
     pub fn stems(&self, text: &str) -> Vec<String> {
+        self.stems_of_words(text, |_| true)
+    }
+
+    /// The stems of the words `keep` lets through (it sees them lowercased).
+    fn stems_of_words(&self, text: &str, keep: impl Fn(&str) -> bool) -> Vec<String> {
         let lower = text.to_lowercase().replace('ё', "е");
         lower
             .split(|c: char| !c.is_alphanumeric())
             .filter(|w| w.chars().count() >= 2 || w.chars().all(|c| c.is_ascii_digit()) && !w.is_empty())
+            .filter(|w| keep(w))
             .filter(|w| !STOP_RU.contains(w) && !STOP_EN.contains(w))
             .map(|w| {
                 let cyrillic = w.chars().filter(|c| is_cyrillic(*c)).count();
@@ -101,9 +103,7 @@ impl Analyzer {
 
     /// A query's keyword vector: each distinct term once, question words left out.
     pub fn query(&self, text: &str) -> SparseVector {
-        let lower = text.to_lowercase();
-        let topic: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !QUESTION_WORDS.contains(w)).collect();
-        let stems = self.stems(&topic.join(" "));
+        let stems = self.stems_of_words(text, |w| !QUESTION_WORDS.contains(&w));
         SparseVector::from_pairs(stems.iter().map(|s| (term_id(s), 1.0)).collect::<HashMap<_, _>>().into_iter().collect())
     }
 

@@ -19,6 +19,7 @@ macro_rules! search_stories {
             nobody_sees_posts_of_channels_they_do_not_follow,
             a_time_phrase_filters_before_ranking,
             yesterday_is_the_askers_yesterday_in_their_time_zone,
+            a_months_figures_reported_in_the_next_half_month_are_found,
             retention_removes_old_posts_from_the_store_and_the_index,
             a_tagging_model_tags_posts_and_its_garbage_falls_back_to_keywords,
         );
@@ -222,6 +223,33 @@ pub async fn yesterday_is_the_askers_yesterday_in_their_time_zone(sys: &mut Test
     let mut today = s.found(sys, boris, "новости сегодня").await;
     today.sort();
     assert_eq!(today, [1, 2]);
+}
+
+pub async fn a_months_figures_reported_in_the_next_half_month_are_found(sys: &mut TestSystem) {
+    use siftgram_core::Timestamp;
+    use siftgram_core::model::{MediaKind, Post, PostKey};
+    let s = TestSearch::start(sys).await;
+    let noon = |month: u32, day: u32| Timestamp(Timestamp::from_utc_date(2026, month, day).0 + 9 * 3600);
+    sys.clock.set(noon(11, 25));
+    let ch = s.channel(sys, 1009, Some("stat_feed"), "Статистика").await;
+    let anna = s.follow(sys, 21, ch).await;
+    let posts = [
+        (1, noon(11, 12), "Росстат: инфляция в октябре составила 0,7%."),
+        (2, noon(10, 20), "Цены на овощи в октябре снижались третью неделю."),
+        (3, noon(9, 18), "Инфляция в сентябре замедлилась до 0,3%."),
+        (4, noon(11, 22), "Инфляция за три недели ноября составила 0,4%."),
+    ];
+    for (id, at, text) in posts {
+        s.publish(&PostMessage::Publish { post: Post::new(PostKey::new(ch, id).unwrap(), None, text, at, MediaKind::None).unwrap() }).await;
+    }
+    s.index_all().await;
+    let october = s.ask(sys, anna, "какая была инфляция в октябре?").await;
+    let window = october.window.expect("a month is a window");
+    assert_eq!((window.since, window.until), (Timestamp(Timestamp::from_utc_date(2026, 10, 1).0 - 3 * 3600), Some(Timestamp(Timestamp::from_utc_date(2026, 11, 1).0 - 3 * 3600))), "October on Anna's (Moscow) calendar is what she is told was searched");
+    let mut ids: Vec<i64> = october.posts.iter().map(|p| p.post.key.message_id).collect();
+    assert_eq!(ids[0], 1, "the figures lead: a report clearly on the question outranks the month's other posts");
+    ids.sort();
+    assert_eq!(ids, [1, 2], "October's posts and its figures published in mid-November, not September's nor late November's");
 }
 
 pub async fn retention_removes_old_posts_from_the_store_and_the_index(sys: &mut TestSystem) {

@@ -107,7 +107,7 @@ pub fn links_in(text: &str) -> Vec<String> {
     let mut found: Vec<String> = Vec::new();
     for word in text.split(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '«' | '»')) {
         let Some(start) = word.find("http://").or_else(|| word.find("https://")) else { continue };
-        let url = word[start..].trim_end_matches(|c: char| matches!(c, '.' | ',' | ';' | ':' | '!' | '?' | ')' | ']' | '\'' | '…'));
+        let url = word[start..].trim_end_matches(['.', ',', ';', ':', '!', '?', ')', ']', '\'', '…']);
         let host = url.split_once("://").map_or("", |(_, rest)| rest).split(['/', '?', '#']).next().unwrap_or("").to_ascii_lowercase();
         let telegram = ["t.me", "telegram.me", "www.t.me", "telegram.org"].contains(&host.as_str());
         if host.is_empty() || telegram || url.len() > 1_000 || found.iter().any(|f| f == url) {

@@ -149,9 +149,12 @@ pub trait SearchIndex: Send + Sync {
     async fn count(&self) -> Result<u64, IndexError>;
 }
 
+/// One ranked candidate list, best first: chunks as (post, chunk number, post date).
+pub type RankedChunks = Vec<(PostKey, u32, Timestamp)>;
+
 /// Weighted Reciprocal Rank Fusion of best-first candidate lists: each list adds
 /// `weight / (k + rank)` (Qdrant's weighted RRF computes the same).
-pub fn rrf_fuse(lists: &[(f32, Vec<(PostKey, u32, Timestamp)>)], limit: usize) -> Vec<IndexHit> {
+pub fn rrf_fuse(lists: &[(f32, RankedChunks)], limit: usize) -> Vec<IndexHit> {
     let mut fused: std::collections::HashMap<(PostKey, u32), IndexHit> = std::collections::HashMap::new();
     for (weight, list) in lists {
         for (rank, (post, chunk, date)) in list.iter().enumerate() {

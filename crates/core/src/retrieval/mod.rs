@@ -7,6 +7,6 @@ mod retriever;
 mod when;
 
 pub use chunk::{CHUNK_CHARS, CHUNK_OVERLAP, Chunk, chunk_text};
-pub use neutral::{LanguageNeutral, cyrillic_share};
+pub use neutral::{LanguageNeutral, cyrillic_share, is_cyrillic};
 pub use retriever::{Retrieval, RetrievalError, RetrievalRequest, RetrievedPost, Retriever, sentences, shared_terms, snippet};
 pub use when::{TimeScoped, TimeWindow, parse_time_window, parse_time_window_in, utc_offset_of};

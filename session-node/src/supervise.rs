@@ -70,6 +70,11 @@ pub fn consume_queue(
     consume_queue_in(name, backend, queue, handler, Handling::InOrder, shutdown)
 }
 
+/// Messages handled side by side at once: the embedded queue gives this many, SQS at most 10.
+/// More at once means fuller embedding batches and fewer commits per post (one channel's
+/// posts share a transaction, everyone's writes a group commit).
+pub const SIDE_BY_SIDE_BATCH: usize = 32;
+
 /// How a batch of a standard (non-FIFO) queue is handled; FIFO queues always go group by group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Handling {
@@ -97,7 +102,7 @@ pub fn consume_queue_in(
                     if fifo {
                         process_batch_by_group(&queue, &handler, 10, Duration::from_secs(2)).await.map(|_| ())
                     } else if handling == Handling::SideBySide {
-                        siftgram_core::consume::process_batch_side_by_side(&*queue, &*handler, 10, Duration::from_secs(2)).await.map(|_| ())
+                        siftgram_core::consume::process_batch_side_by_side(&*queue, &*handler, SIDE_BY_SIDE_BATCH, Duration::from_secs(2)).await.map(|_| ())
                     } else {
                         siftgram_core::consume::process_batch(&*queue, &*handler, 10, Duration::from_secs(2)).await.map(|_| ())
                     }

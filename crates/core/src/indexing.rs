@@ -63,11 +63,10 @@ impl Embedder for CachedEmbedder {
     async fn embed(&self, texts: &[String], kind: EmbedKind) -> Result<Vec<Vec<f32>>, EmbedError> {
         let kind_name = if kind == EmbedKind::Query { "q" } else { "p" };
         let model = self.inner.model().to_owned();
-        let mut out: Vec<Option<Vec<f32>>> = Vec::with_capacity(texts.len());
-        for t in texts {
-            // A cache that cannot be read is only slower.
-            out.push(self.repo.cached_embedding(&model, kind_name, t).await.ok().flatten().filter(|v| v.len() == self.dimension()));
-        }
+        // Looked up and written side by side: the writes of one batch share a commit.
+        let cached = futures_util::future::join_all(texts.iter().map(|t| self.repo.cached_embedding(&model, kind_name, t))).await;
+        // A cache that cannot be read is only slower.
+        let mut out: Vec<Option<Vec<f32>>> = cached.into_iter().map(|v| v.ok().flatten().filter(|v| v.len() == self.dimension())).collect();
         let missing: Vec<usize> = (0..texts.len()).filter(|i| out[*i].is_none()).collect();
         crate::telemetry::embeddings(missing.len(), texts.len() - missing.len());
         if !missing.is_empty() {
@@ -75,10 +74,13 @@ impl Embedder for CachedEmbedder {
             let started = std::time::Instant::now();
             let fresh = self.inner.embed(&wanted, kind).await?;
             crate::telemetry::embedded(if kind == EmbedKind::Query { "query" } else { "passage" }, started.elapsed());
-            for (i, v) in missing.into_iter().zip(fresh) {
-                if let Err(e) = self.repo.cache_embedding(&model, kind_name, &texts[i], &v).await {
+            let writes = missing.iter().zip(&fresh).map(|(i, v)| self.repo.cache_embedding(&model, kind_name, &texts[*i], v));
+            for written in futures_util::future::join_all(writes).await {
+                if let Err(e) = written {
                     tracing::warn!(error = %e, "embedding cache write failed");
                 }
+            }
+            for (i, v) in missing.into_iter().zip(fresh) {
                 out[i] = Some(v);
             }
         }

@@ -1,3 +1,4 @@
+use crate::GroupCommit;
 use redb::Database;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -8,12 +9,16 @@ pub enum EmbeddedError {
     Open { path: PathBuf, source: redb::DatabaseError },
     #[error("cannot create the data directory {path}: {source}")]
     CreateDir { path: PathBuf, source: std::io::Error },
+    #[error("cannot start the writer of {path}: {source}")]
+    Writer { path: PathBuf, source: std::io::Error },
 }
 
-/// One redb database file holding the table store and every queue.
+/// One redb database file holding the table store and every queue. Reads open their own
+/// transactions; every write goes through `writer`, one group commit for all of them.
 #[derive(Clone)]
 pub struct EmbeddedDb {
     pub(crate) db: Arc<Database>,
+    pub(crate) writer: GroupCommit,
     pub(crate) queue_wakeups: Arc<crate::queue::Wakeups>,
 }
 
@@ -22,8 +27,14 @@ impl EmbeddedDb {
     pub fn open_dir(dir: &Path) -> Result<Self, EmbeddedError> {
         std::fs::create_dir_all(dir).map_err(|source| EmbeddedError::CreateDir { path: dir.to_owned(), source })?;
         let path = dir.join("siftgram.redb");
-        let db = Database::create(&path).map_err(|source| EmbeddedError::Open { path, source })?;
-        Ok(EmbeddedDb { db: Arc::new(db), queue_wakeups: Default::default() })
+        let db = Arc::new(Database::create(&path).map_err(|source| EmbeddedError::Open { path: path.clone(), source })?);
+        let writer = GroupCommit::start(db.clone(), "store").map_err(|source| EmbeddedError::Writer { path, source })?;
+        Ok(EmbeddedDb { db, writer, queue_wakeups: Default::default() })
+    }
+
+    /// Writes to this file so far and the commits they took.
+    pub fn commit_counts(&self) -> crate::CommitCounts {
+        self.writer.counts()
     }
 }
 

@@ -75,6 +75,18 @@ impl EmbeddedQueue {
             .await
             .map_err(|e| QueueError::Backend(backend(e)))?
     }
+
+    /// Writes through the database's group commit (`crate::GroupCommit`); `work` may run more
+    /// than once, each time in a fresh transaction.
+    async fn write<T, F>(&self, mut work: F) -> Result<T, QueueError>
+    where
+        T: Send + 'static,
+        F: FnMut(&redb::WriteTransaction, &QueueSpec, u64) -> Result<T, QueueError> + Send + 'static,
+    {
+        let spec = self.spec.clone();
+        let now = now_ms();
+        self.db.writer.write(move |txn| work(txn, &spec, now)).await.map_err(be)?
+    }
 }
 
 fn now_ms() -> u64 {
@@ -115,8 +127,7 @@ fn append(txn: &redb::WriteTransaction, queue: &str, message: &StoredMessage) ->
 }
 
 /// Receives up to `max` messages in one write transaction.
-fn take_visible(db: &redb::Database, spec: &QueueSpec, now: u64, max: usize) -> Result<Vec<ReceivedMessage>, QueueError> {
-    let txn = db.begin_write().map_err(be)?;
+fn take_visible(txn: &redb::WriteTransaction, spec: &QueueSpec, now: u64, max: usize) -> Result<Vec<ReceivedMessage>, QueueError> {
     let mut out = Vec::new();
     let mut dead = Vec::new();
     {
@@ -170,21 +181,19 @@ fn take_visible(db: &redb::Database, spec: &QueueSpec, now: u64, max: usize) -> 
         tracing::warn!(queue = %spec.name, receives = message.receive_count, "message moved to the dead-letter queue");
         message.receive_count = 0;
         message.visible_at = 0;
-        append(&txn, &dlq, &message)?;
+        append(txn, &dlq, &message)?;
     }
-    txn.commit().map_err(be)?;
     Ok(out)
 }
 
 /// Changes a delivered message if `receipt` is its newest; `change` None deletes it.
 fn with_delivery(
-    db: &redb::Database,
+    txn: &redb::WriteTransaction,
     spec: &QueueSpec,
     receipt: &Receipt,
     change: impl FnOnce(&mut StoredMessage) -> bool,
 ) -> Result<(), QueueError> {
     let (seq, delivery) = parse_receipt(receipt)?;
-    let txn = db.begin_write().map_err(be)?;
     {
         let mut messages = txn.open_table(MESSAGES).map_err(be)?;
         let key = message_key(&spec.name, seq);
@@ -201,7 +210,7 @@ fn with_delivery(
             }
         }
     }
-    txn.commit().map_err(be)
+    Ok(())
 }
 
 #[async_trait]
@@ -214,9 +223,8 @@ impl Queue for EmbeddedQueue {
         for message in &messages {
             self.spec.validate_message(message)?;
         }
-        self.blocking(move |db, spec, now| {
-            let txn = db.begin_write().map_err(be)?;
-            for message in messages {
+        self.write(move |txn, spec, now| {
+            for message in &messages {
                 if spec.fifo
                     && let Some(id) = &message.dedup_id
                 {
@@ -228,11 +236,11 @@ impl Queue for EmbeddedQueue {
                     }
                     dedup.insert(key.as_slice(), now + DEDUP_WINDOW_MS).map_err(be)?;
                 }
-                let trace = message.trace.map(|t| t.as_str().to_owned());
-                let stored = StoredMessage { body: message.body, group: message.group, receive_count: 0, visible_at: 0, delivery: 0, trace };
-                append(&txn, &spec.name, &stored)?;
+                let trace = message.trace.as_ref().map(|t| t.as_str().to_owned());
+                let stored = StoredMessage { body: message.body.clone(), group: message.group.clone(), receive_count: 0, visible_at: 0, delivery: 0, trace };
+                append(txn, &spec.name, &stored)?;
             }
-            txn.commit().map_err(be)
+            Ok(())
         })
         .await?;
         self.notify.notify_waiters();
@@ -247,7 +255,7 @@ impl Queue for EmbeddedQueue {
         loop {
             // Register interest before looking, so a send between the look and the wait wakes us.
             let notified = self.notify.notified();
-            let got = self.blocking(move |db, spec, now| take_visible(db, spec, now, max)).await?;
+            let got = self.write(move |txn, spec, now| take_visible(txn, spec, now, max)).await?;
             let now = tokio::time::Instant::now();
             if !got.is_empty() || now >= deadline {
                 return Ok(got);
@@ -260,13 +268,13 @@ impl Queue for EmbeddedQueue {
 
     async fn ack(&self, receipt: &Receipt) -> Result<(), QueueError> {
         let receipt = receipt.clone();
-        self.blocking(move |db, spec, _| with_delivery(db, spec, &receipt, |_| false)).await
+        self.write(move |txn, spec, _| with_delivery(txn, spec, &receipt, |_| false)).await
     }
 
     async fn release(&self, receipt: &Receipt, delay: Duration) -> Result<(), QueueError> {
         let receipt = receipt.clone();
-        self.blocking(move |db, spec, now| {
-            with_delivery(db, spec, &receipt, |m| {
+        self.write(move |txn, spec, now| {
+            with_delivery(txn, spec, &receipt, |m| {
                 m.visible_at = now + delay.as_millis() as u64;
                 true
             })

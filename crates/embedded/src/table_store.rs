@@ -23,7 +23,7 @@ impl EmbeddedTableStore {
         EmbeddedTableStore { db, clock }
     }
 
-    /// Runs blocking redb work off the async runtime.
+    /// Runs a read off the async runtime.
     async fn blocking<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -36,29 +36,34 @@ impl EmbeddedTableStore {
             .map_err(|e| StoreError::Backend(backend(e)))?
     }
 
+    /// Writes through the database's group commit (`crate::GroupCommit`); `work` may run more
+    /// than once, each time in a fresh transaction.
+    async fn write<T, F>(&self, mut work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnMut(&redb::WriteTransaction, Timestamp) -> Result<T, StoreError> + Send + 'static,
+    {
+        let now = self.clock.now();
+        self.db.writer.write(move |txn| work(txn, now)).await.map_err(be)?
+    }
+
     /// Physically removes expired items (reads already skip them). Returns how many went.
     pub async fn purge_expired(&self) -> Result<usize, StoreError> {
-        self.blocking(|db, now| {
-            let txn = db.begin_write().map_err(be)?;
-            let mut removed = 0;
-            {
-                let mut items = txn.open_table(ITEMS).map_err(be)?;
-                let mut index = txn.open_table(INDEX).map_err(be)?;
-                let mut expired = Vec::new();
-                for entry in items.iter().map_err(be)? {
-                    let (_, value) = entry.map_err(be)?;
-                    let item = decode(value.value())?;
-                    if !item.is_live(now) {
-                        expired.push(item);
-                    }
-                }
-                for item in expired {
-                    remove_item(&mut items, &mut index, &item)?;
-                    removed += 1;
+        self.write(|txn, now| {
+            let mut items = txn.open_table(ITEMS).map_err(be)?;
+            let mut index = txn.open_table(INDEX).map_err(be)?;
+            let mut expired = Vec::new();
+            for entry in items.iter().map_err(be)? {
+                let (_, value) = entry.map_err(be)?;
+                let item = decode(value.value())?;
+                if !item.is_live(now) {
+                    expired.push(item);
                 }
             }
-            txn.commit().map_err(be)?;
-            Ok(removed)
+            for item in &expired {
+                remove_item(&mut items, &mut index, item)?;
+            }
+            Ok(expired.len())
         })
         .await
     }
@@ -126,31 +131,27 @@ fn apply(items: &mut Items, index: &mut IndexTable, write: &Write, previous: Opt
     }
 }
 
-/// Runs writes in one redb transaction: every condition is checked before anything is written,
-/// then all are applied. Each item is read once (a transaction never touches a key twice).
-/// `Err(i)` names the first write whose condition failed.
-fn commit_writes(db: &redb::Database, writes: &[Write], now: Timestamp) -> Result<Result<Vec<u64>, usize>, StoreError> {
-    let txn = db.begin_write().map_err(be)?;
-    let mut versions = Vec::with_capacity(writes.len());
-    {
-        let mut items = txn.open_table(ITEMS).map_err(be)?;
-        let mut index = txn.open_table(INDEX).map_err(be)?;
-        let mut previous = Vec::with_capacity(writes.len());
-        for (i, write) in writes.iter().enumerate() {
-            let stored_item = stored(&items, write.key())?;
-            let condition = match write {
-                Write::Put(_, c) | Write::Delete(_, c) | Write::Check(_, c) => c,
-            };
-            if !condition.holds_for(stored_item.as_ref().filter(|item| item.is_live(now))) {
-                return Ok(Err(i)); // dropping the transaction aborts it
-            }
-            previous.push(stored_item);
+/// Runs writes in `txn`: every condition is checked before anything is written, then all are
+/// applied. Each item is read once (a transaction never touches a key twice). `Err(i)` names the
+/// first write whose condition failed; then nothing was written.
+fn commit_writes(txn: &redb::WriteTransaction, writes: &[Write], now: Timestamp) -> Result<Result<Vec<u64>, usize>, StoreError> {
+    let mut items = txn.open_table(ITEMS).map_err(be)?;
+    let mut index = txn.open_table(INDEX).map_err(be)?;
+    let mut previous = Vec::with_capacity(writes.len());
+    for (i, write) in writes.iter().enumerate() {
+        let stored_item = stored(&items, write.key())?;
+        let condition = match write {
+            Write::Put(_, c) | Write::Delete(_, c) | Write::Check(_, c) => c,
+        };
+        if !condition.holds_for(stored_item.as_ref().filter(|item| item.is_live(now))) {
+            return Ok(Err(i));
         }
-        for (write, previous) in writes.iter().zip(&previous) {
-            versions.push(apply(&mut items, &mut index, write, previous.as_ref(), now)?);
-        }
+        previous.push(stored_item);
     }
-    txn.commit().map_err(be)?;
+    let mut versions = Vec::with_capacity(writes.len());
+    for (write, previous) in writes.iter().zip(&previous) {
+        versions.push(apply(&mut items, &mut index, write, previous.as_ref(), now)?);
+    }
     Ok(Ok(versions))
 }
 
@@ -175,7 +176,7 @@ impl TableStore for EmbeddedTableStore {
         item.validate()?;
         let key = item.key.clone();
         let writes = vec![Write::Put(item, condition)];
-        match self.blocking(move |db, now| commit_writes(db, &writes, now)).await? {
+        match self.write(move |txn, now| commit_writes(txn, &writes, now)).await? {
             Ok(versions) => Ok(versions[0]),
             Err(_) => Err(StoreError::ConditionFailed(key)),
         }
@@ -184,7 +185,7 @@ impl TableStore for EmbeddedTableStore {
     async fn delete(&self, key: &Key, condition: Condition) -> Result<(), StoreError> {
         key.validate()?;
         let writes = vec![Write::Delete(key.clone(), condition)];
-        match self.blocking(move |db, now| commit_writes(db, &writes, now)).await? {
+        match self.write(move |txn, now| commit_writes(txn, &writes, now)).await? {
             Ok(_) => Ok(()),
             Err(_) => Err(StoreError::ConditionFailed(key.clone())),
         }
@@ -247,27 +248,24 @@ impl TableStore for EmbeddedTableStore {
 
     async fn batch_write(&self, ops: Vec<BatchOp>) -> Result<(), StoreError> {
         validate_batch(&ops)?;
-        self.blocking(move |db, _now| {
-            let txn = db.begin_write().map_err(be)?;
-            {
-                let mut items = txn.open_table(ITEMS).map_err(be)?;
-                let mut index = txn.open_table(INDEX).map_err(be)?;
-                for op in &ops {
-                    match op {
-                        // A batch is unconditional: each put overwrites and starts the item at version 1.
-                        BatchOp::Put(item) => {
-                            let previous = stored(&items, &item.key)?;
-                            write_item(&mut items, &mut index, previous.as_ref(), &Item { version: 1, ..item.clone() })?;
-                        }
-                        BatchOp::Delete(key) => {
-                            if let Some(prev) = stored(&items, key)? {
-                                remove_item(&mut items, &mut index, &prev)?;
-                            }
+        self.write(move |txn, _now| {
+            let mut items = txn.open_table(ITEMS).map_err(be)?;
+            let mut index = txn.open_table(INDEX).map_err(be)?;
+            for op in &ops {
+                match op {
+                    // A batch is unconditional: each put overwrites and starts the item at version 1.
+                    BatchOp::Put(item) => {
+                        let previous = stored(&items, &item.key)?;
+                        write_item(&mut items, &mut index, previous.as_ref(), &Item { version: 1, ..item.clone() })?;
+                    }
+                    BatchOp::Delete(key) => {
+                        if let Some(prev) = stored(&items, key)? {
+                            remove_item(&mut items, &mut index, &prev)?;
                         }
                     }
                 }
             }
-            txn.commit().map_err(be)
+            Ok(())
         })
         .await
     }
@@ -275,7 +273,7 @@ impl TableStore for EmbeddedTableStore {
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         validate_transaction(&writes)?;
         let keys: Vec<Key> = writes.iter().map(|w| w.key().clone()).collect();
-        match self.blocking(move |db, now| commit_writes(db, &writes, now)).await? {
+        match self.write(move |txn, now| commit_writes(txn, &writes, now)).await? {
             Ok(_) => Ok(()),
             Err(index) => Err(StoreError::TransactionCancelled { index, key: keys[index].clone() }),
         }

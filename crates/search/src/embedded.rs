@@ -1,9 +1,10 @@
-//! The embedded hybrid index: every point is kept in a redb file (fsynced on commit) and loaded
-//! into memory on open. Dense search is exact over int8-quantized vectors of the filtered
+//! The embedded hybrid index: every point is kept in a redb file (fsynced on commit; concurrent
+//! upserts share a commit, `siftgram_embedded::GroupCommit`) and loaded into memory on open. Dense search is exact over int8-quantized vectors of the filtered
 //! candidates (a user's channels, not the whole corpus); keyword search walks an inverted index
 //! with IDF weights; the two lists are fused by weighted RRF (`siftgram_core::ports::index::rrf_fuse`).
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use siftgram_embedded::GroupCommit;
 use siftgram_core::Timestamp;
 use siftgram_core::model::{ChannelId, PostKey};
 use siftgram_core::ports::index::{FUSION_WEIGHTS, rrf_fuse};
@@ -40,8 +41,10 @@ struct State {
 }
 
 struct Inner {
-    db: Database,
-    state: RwLock<State>,
+    /// Every write to the file; the memory copy is updated right after each commit, in commit
+    /// order, on the writer's thread.
+    writer: GroupCommit,
+    state: Arc<RwLock<State>>,
 }
 
 /// A cheap handle; clones share one index.
@@ -90,9 +93,9 @@ fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
     lanes.iter().sum::<i32>() + tail
 }
 
-fn encode(p: &IndexedChunk) -> Vec<u8> {
+fn encode(p: &Point) -> Vec<u8> {
     let payload = serde_json::to_vec(&p.payload).expect("payload serializes");
-    let (dense, scale) = quantize(&p.dense);
+    let (dense, scale) = (&p.dense, p.scale);
     let mut out = Vec::with_capacity(16 + payload.len() + p.sparse.indices.len() * 8 + dense.len());
     out.extend((payload.len() as u32).to_le_bytes());
     out.extend(&payload);
@@ -176,7 +179,10 @@ impl State {
         let mut dense: Vec<(f32, u32)> = Vec::new();
         let mut score = |slot: u32, p: &Point| dense.push((dot_i8(&p.dense, &query) as f32 * p.scale * query_scale, slot));
         let followed: usize = channels.iter().map(|c| self.by_channel.get(c).map_or(0, HashSet::len)).sum();
-        if followed * 2 > self.live {
+        if q.dense.is_empty() {
+            // A keyword-only collection: no dense list (all its scores would be 0, its order
+            // the slots').
+        } else if followed * 2 > self.live {
             // Most of the index is allowed: one pass in slot order is kinder to the caches.
             for slot in 0..self.slots.len() as u32 {
                 if let Some(p) = candidate(slot) {
@@ -229,7 +235,7 @@ impl EmbeddedIndex {
     /// Opens (or creates) the index in `dir/index.redb` and loads it into memory.
     pub fn open_dir(dir: &Path) -> Result<EmbeddedIndex, IndexError> {
         std::fs::create_dir_all(dir).map_err(backend)?;
-        let db = Database::create(dir.join("index.redb")).map_err(backend)?;
+        let db = Arc::new(Database::create(dir.join("index.redb")).map_err(backend)?);
         let mut state = State::default();
         {
             let tx = db.begin_write().map_err(backend)?;
@@ -248,7 +254,9 @@ impl EmbeddedIndex {
             let point = decode(k.value(), v.value()).ok_or_else(|| backend("a stored point is corrupt"))?;
             state.insert(point);
         }
-        Ok(EmbeddedIndex { inner: Arc::new(Inner { db, state: RwLock::new(state) }) })
+        drop((points, meta, tx));
+        let writer = GroupCommit::start(db, "index").map_err(backend)?;
+        Ok(EmbeddedIndex { inner: Arc::new(Inner { writer, state: Arc::new(RwLock::new(state)) }) })
     }
 
     /// Every point's post, chunk number and keyword vector, in no order: what an audit compares
@@ -256,6 +264,11 @@ impl EmbeddedIndex {
     pub fn points(&self) -> Vec<(PostKey, u32, SparseVector)> {
         let state = self.inner.state.read().expect("index state");
         state.slots.iter().flatten().map(|p| (p.post, p.chunk, p.sparse.clone())).collect()
+    }
+
+    /// Writes to the index file so far and the commits they took.
+    pub fn commit_counts(&self) -> siftgram_embedded::CommitCounts {
+        self.inner.writer.counts()
     }
 
     /// The model and dimension the collection was opened with; None before the first open.
@@ -267,47 +280,81 @@ impl EmbeddedIndex {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || f(&inner)).await.map_err(backend)?
     }
+
+    /// Runs `work` in a (group) write transaction, then `committed` on the memory copy.
+    async fn write<T, U>(
+        &self,
+        work: impl FnMut(&WriteTransaction) -> Result<T, IndexError> + Send + 'static,
+        committed: impl FnOnce(T, &mut State) -> U + Send + 'static,
+    ) -> Result<U, IndexError>
+    where
+        T: Send + 'static,
+        U: Send + 'static,
+    {
+        let state = self.inner.state.clone();
+        self.inner.writer.write_then(work, move |value| committed(value, &mut state.write().expect("index state"))).await.map_err(backend)?
+    }
 }
 
 impl EmbeddedIndex {
-    /// Replaces the chunks of many posts in one transaction (one fsync for all of them); the
-    /// single-post `upsert_post` and `delete_post` go through here too.
+    /// Replaces the chunks of many posts in one transaction (one fsync for all of them, shared
+    /// with whatever other writes wait); the single-post `upsert_post` and `delete_post` go
+    /// through here too.
     pub async fn upsert_many(&self, posts: Vec<(PostKey, Vec<IndexedChunk>)>) -> Result<(), IndexError> {
-        self.blocking(move |inner| {
-            let mut state = inner.state.write().map_err(backend)?;
-            let dimension = check_open(&state)?.dimension;
-            for (post, chunks) in &posts {
-                for c in chunks {
-                    if c.post != *post {
-                        return Err(IndexError::Invalid(format!("chunk of {} upserted as {post}", c.post)));
-                    }
-                    if c.dense.len() != dimension {
-                        return Err(IndexError::Dimension { expected: dimension, got: c.dense.len() });
-                    }
+        let mut dimension = None;
+        for (post, chunks) in &posts {
+            for c in chunks {
+                if c.post != *post {
+                    return Err(IndexError::Invalid(format!("chunk of {} upserted as {post}", c.post)));
+                }
+                match dimension {
+                    Some(d) if d != c.dense.len() => return Err(IndexError::Dimension { expected: d, got: c.dense.len() }),
+                    _ => dimension = Some(c.dense.len()),
                 }
             }
-            let tx = inner.db.begin_write().map_err(backend)?;
-            {
-                let mut table = tx.open_table(POINTS).map_err(backend)?;
-                for (post, chunks) in &posts {
+        }
+        // Quantized once, here: the memory copy keeps the points, the file their encoding.
+        let points: Vec<(PostKey, Vec<Point>)> = posts
+            .into_iter()
+            .map(|(post, chunks)| {
+                let points = chunks
+                    .into_iter()
+                    .map(|c| {
+                        let (dense, scale) = quantize(&c.dense);
+                        Point { post, chunk: c.chunk, dense, scale, sparse: c.sparse, payload: c.payload }
+                    })
+                    .collect();
+                (post, points)
+            })
+            .collect();
+        let rows: Vec<PostRows> =
+            points.iter().map(|(post, points)| (*post, points.iter().map(|p| (point_key(*post, p.chunk), encode(p))).collect())).collect();
+        self.write(
+            move |txn| {
+                let info = collection_in(txn)?.ok_or(IndexError::NotOpen)?;
+                if let Some(got) = dimension.filter(|d| *d != info.dimension) {
+                    return Err(IndexError::Dimension { expected: info.dimension, got });
+                }
+                let mut table = txn.open_table(POINTS).map_err(backend)?;
+                for (post, rows) in &rows {
                     let mut end = point_key(*post, u32::MAX).to_vec();
                     end.push(0);
                     table.retain_in(post_prefix(*post).as_slice()..end.as_slice(), |_, _| false).map_err(backend)?;
-                    for c in chunks {
-                        table.insert(point_key(*post, c.chunk).as_slice(), encode(c).as_slice()).map_err(backend)?;
+                    for (key, bytes) in rows {
+                        table.insert(key.as_slice(), bytes.as_slice()).map_err(backend)?;
                     }
                 }
-            }
-            tx.commit().map_err(backend)?;
-            for (post, chunks) in posts {
-                state.remove_post(post);
-                for c in chunks {
-                    let (dense, scale) = quantize(&c.dense);
-                    state.insert(Point { post, chunk: c.chunk, dense, scale, sparse: c.sparse, payload: c.payload });
+                Ok(())
+            },
+            move |(), state| {
+                for (post, points) in points {
+                    state.remove_post(post);
+                    for p in points {
+                        state.insert(p);
+                    }
                 }
-            }
-            Ok(())
-        })
+            },
+        )
         .await
     }
 }
@@ -316,48 +363,55 @@ fn check_open(state: &State) -> Result<&CollectionInfo, IndexError> {
     state.info.as_ref().ok_or(IndexError::NotOpen)
 }
 
-impl Inner {
-    fn write_info(&self, info: &CollectionInfo, clear: bool) -> Result<(), IndexError> {
-        let tx = self.db.begin_write().map_err(backend)?;
-        {
-            let mut meta = tx.open_table(META).map_err(backend)?;
-            meta.insert("collection", serde_json::to_vec(info).map_err(backend)?.as_slice()).map_err(backend)?;
-            if clear {
-                tx.delete_table(POINTS).map_err(backend)?;
-                tx.open_table(POINTS).map_err(backend)?;
-            }
-        }
-        tx.commit().map_err(backend)
+/// A post's rows in the file: each chunk's key and encoding.
+type PostRows = (PostKey, Vec<([u8; 20], Vec<u8>)>);
+
+/// The collection as `txn` sees it (the memory copy may be a commit behind).
+fn collection_in(txn: &WriteTransaction) -> Result<Option<CollectionInfo>, IndexError> {
+    let meta = txn.open_table(META).map_err(backend)?;
+    let info = meta.get("collection").map_err(backend)?;
+    info.map(|v| serde_json::from_slice(v.value()).map_err(backend)).transpose()
+}
+
+fn write_info(txn: &WriteTransaction, info: &CollectionInfo, clear: bool) -> Result<(), IndexError> {
+    txn.open_table(META).map_err(backend)?.insert("collection", serde_json::to_vec(info).map_err(backend)?.as_slice()).map_err(backend)?;
+    if clear {
+        txn.delete_table(POINTS).map_err(backend)?;
+        txn.open_table(POINTS).map_err(backend)?;
     }
+    Ok(())
 }
 
 #[async_trait::async_trait]
 impl SearchIndex for EmbeddedIndex {
     async fn open_collection(&self, info: &CollectionInfo) -> Result<(), IndexError> {
+        if self.collection().as_ref() == Some(info) {
+            return Ok(());
+        }
         let info = info.clone();
-        self.blocking(move |inner| {
-            let mut state = inner.state.write().map_err(backend)?;
-            match &state.info {
-                Some(found) if *found == info => Ok(()),
-                Some(found) => Err(IndexError::ModelMismatch { expected: info, found: found.clone() }),
+        self.write(
+            move |txn| match collection_in(txn)? {
+                Some(found) if found == info => Ok(Some(found)),
+                Some(found) => Err(IndexError::ModelMismatch { expected: info.clone(), found }),
                 None => {
-                    inner.write_info(&info, false)?;
-                    state.info = Some(info);
-                    Ok(())
+                    write_info(txn, &info, false)?;
+                    Ok(Some(info.clone()))
                 }
-            }
-        })
+            },
+            |opened, state| state.info = opened,
+        )
         .await
     }
 
     async fn recreate_collection(&self, info: &CollectionInfo) -> Result<(), IndexError> {
         let info = info.clone();
-        self.blocking(move |inner| {
-            let mut state = inner.state.write().map_err(backend)?;
-            inner.write_info(&info, true)?;
-            *state = State { info: Some(info), ..State::default() };
-            Ok(())
-        })
+        self.write(
+            move |txn| {
+                write_info(txn, &info, true)?;
+                Ok(info.clone())
+            },
+            |info, state| *state = State { info: Some(info), ..State::default() },
+        )
         .await
     }
 

@@ -62,20 +62,28 @@ pub(super) async fn library(size: usize, dir: &Path) -> Result<Library, String> 
     let analyzer = Analyzer::default();
     let mut rng = Lcg(size as u64 + 17);
     let mut batch = Vec::new();
+    let mut posts = Vec::new();
     let now = clock.now();
+    let mut progress = crate::progress::Progress::new("bench: building the library", "posts", Some(size as u64));
     for n in 0..size as i64 {
         let channel = ChannelId::new(n % CHANNELS + 1).expect("id");
         let key = PostKey::new(channel, n / CHANNELS + 1).map_err(|e| err(&e))?;
         let text = format!("{}. {}. {}.", rng.text(12), rng.text(10), rng.text(14));
         let date = Timestamp(now.0 - (size as i64 - n) * 60);
-        repo.insert_post(&Post::new(key, None, &text, date, MediaKind::None).map_err(|e| err(&e))?).await.map_err(|e| err(&e))?;
+        posts.push(Post::new(key, None, &text, date, MediaKind::None).map_err(|e| err(&e))?);
         let payload = ChunkPayload { date, tags: Vec::new(), language: Language::Ru };
         batch.push((key, vec![IndexedChunk { post: key, chunk: 0, dense: rng.vector(DIM), sparse: analyzer.document(&text), payload }]));
-        if batch.len() == 5000 {
+        if batch.len() == 5000 || n + 1 == size as i64 {
+            // Stored side by side, as the indexer's batches are: the inserts share commits.
+            for stored in futures_util::future::join_all(posts.iter().map(|p| repo.insert_post(p))).await {
+                stored.map_err(|e| err(&e))?;
+            }
+            posts.clear();
+            progress.add(batch.len() as u64);
             index.upsert_many(std::mem::take(&mut batch)).await.map_err(|e| err(&e))?;
         }
     }
-    index.upsert_many(batch).await.map_err(|e| err(&e))?;
+    progress.finish();
     let keywords: Arc<dyn KeywordEncoder> = Arc::new(analyzer);
     let retriever = Arc::new(Retriever { repo: repo.clone(), index: Arc::new(index), embedder: Arc::new(HashDense), keywords: keywords.clone() });
     Ok(Library { repo, clock, db, retriever, keywords, reader, rng })

@@ -15,7 +15,7 @@ pub fn full_length_posts(count: usize) -> Vec<String> {
     let sentences: Vec<String> = siftgram_demo::sample::channels(Timestamp(2_000_000_000)).into_iter().flat_map(|c| c.recorded.posts).map(|p| p.text).filter(|t| !t.is_empty()).collect();
     // A stride coprime with the sample's size visits every sentence before repeating one.
     let n = sentences.len();
-    let stride = [7, 11, 13, 17, 19, 23, 29].into_iter().find(|p| n % p != 0).unwrap_or(1);
+    let stride = [7, 11, 13, 17, 19, 23, 29].into_iter().find(|p| !n.is_multiple_of(*p)).unwrap_or(1);
     let mut texts = Vec::with_capacity(count);
     let mut at = 0;
     while texts.len() < count {
@@ -49,11 +49,14 @@ impl Drop for BusyCore {
 }
 
 async fn texts_per_second(embedder: &dyn Embedder, texts: &[String]) -> Result<f64, String> {
+    let mut progress = crate::progress::Progress::new("bench: embedding", "texts", Some(texts.len() as u64));
     let started = Instant::now();
     // Batches of 16, as the indexer sends a batch's chunks.
     for batch in texts.chunks(16) {
         embedder.embed(batch, EmbedKind::Passage).await.map_err(|e| e.to_string())?;
+        progress.add(batch.len() as u64);
     }
+    progress.finish();
     Ok(texts.len() as f64 / started.elapsed().as_secs_f64())
 }
 

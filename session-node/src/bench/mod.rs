@@ -5,7 +5,22 @@
 mod api;
 mod ask;
 pub mod embeddings;
+#[cfg(feature = "peers")]
+mod peers;
 mod sessions;
+
+/// `bench --compare`: tantivy and hnsw_rs beside our index, in a build that has them.
+#[cfg(feature = "peers")]
+pub async fn compare(keyword_posts: usize, dense_sizes: &[usize], dir: &Path) -> Result<(), String> {
+    let clock = clock_ghz().map_or(String::new(), |ghz| format!(", ≈ {ghz:.2} GHz (a chain of dependent adds)"));
+    println!("siftgram bench --compare — {} CPUs{clock}", std::thread::available_parallelism().map_or(1, |n| n.get()));
+    peers::compare(keyword_posts, dense_sizes, dir).await
+}
+
+#[cfg(not(feature = "peers"))]
+pub async fn compare(_: usize, _: &[usize], _: &Path) -> Result<(), String> {
+    Err("this build has no peers to compare with: cargo run --release --features peers -- bench --compare".into())
+}
 
 use siftgram_core::messages::PostMessage;
 use siftgram_core::model::{Channel, ChannelId, Language, MediaKind, Post, PostKey};
@@ -71,6 +86,26 @@ impl Lcg {
     }
 }
 
+/// The core's clock as a chain of dependent adds sees it (one add per cycle): shared and
+/// virtual machines run at very different speeds from day to day, and a bench's figures only
+/// compare with another run's at the same clock.
+fn clock_ghz() -> Option<f64> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        const ADDS: u64 = 500_000_000;
+        let mut x: u64 = 0;
+        let started = Instant::now();
+        for _ in 0..ADDS {
+            // SAFETY: one register add, no memory touched.
+            unsafe { std::arch::asm!("add {0}, 1", inout(reg) x, options(nomem, nostack)) };
+        }
+        std::hint::black_box(x);
+        Some(ADDS as f64 / started.elapsed().as_secs_f64() / 1e9)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    None
+}
+
 fn memory() -> String {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let field = |name: &str| status.lines().find(|l| l.starts_with(name)).and_then(|l| l.split_whitespace().nth(1)).and_then(|kb| kb.parse::<u64>().ok()).unwrap_or(0);
@@ -83,7 +118,14 @@ fn percentiles(mut samples: Vec<Duration>) -> String {
     format!("p50 {:.2} ms  p95 {:.2} ms  p99 {:.2} ms", at(0.50), at(0.95), at(0.99))
 }
 
-async fn ingest(embedder: Arc<dyn Embedder>, posts: usize, dir: &Path, seed: u64) -> Result<f64, String> {
+/// What an ingest run measured: posts per second, and the fsynced commits it took per post
+/// (store and index together; group commit is what keeps it far below one per write).
+struct Ingested {
+    rate: f64,
+    commits_per_post: f64,
+}
+
+async fn ingest(embedder: Arc<dyn Embedder>, posts: usize, dir: &Path, seed: u64) -> Result<Ingested, String> {
     let mut rng = Lcg(seed);
     let texts: Vec<String> = (0..posts)
         .map(|_| {
@@ -94,9 +136,10 @@ async fn ingest(embedder: Arc<dyn Embedder>, posts: usize, dir: &Path, seed: u64
     ingest_texts(embedder, &texts, dir).await
 }
 
-/// Posts per second through the node's indexing path: the posts queue (embedded), batches of
-/// ten handled side by side by the indexer (store, tags, embeddings, index), each acked.
-async fn ingest_texts(embedder: Arc<dyn Embedder>, texts: &[String], dir: &Path) -> Result<f64, String> {
+/// Posts per second through the node's indexing path: the posts queue (embedded), batches
+/// handled side by side by the indexer as the node does (store, tags, embeddings, index), each
+/// acked.
+async fn ingest_texts(embedder: Arc<dyn Embedder>, texts: &[String], dir: &Path) -> Result<Ingested, String> {
     let err = |e: &dyn std::fmt::Display| e.to_string();
     let crate::scratch::Scratch { db, repo, index, clock } = crate::scratch::Scratch::open(dir)?;
     let queue = siftgram_embedded::EmbeddedQueue::open(&db, siftgram_core::schema::queue_spec("posts").map_err(|e| err(&e))?).map_err(|e| err(&e))?;
@@ -109,16 +152,24 @@ async fn ingest_texts(embedder: Arc<dyn Embedder>, texts: &[String], dir: &Path)
         let body = serde_json::to_string(&PostMessage::Publish { post }).map_err(|e| err(&e))?;
         queue.send(siftgram_core::ports::OutgoingMessage::new(body)).await.map_err(|e| err(&e))?;
     }
+    let commits = || db.commit_counts().commits + index.commit_counts().commits;
+    let commits_before = commits();
+    let mut progress = crate::progress::Progress::new("bench: ingest", "posts", Some(texts.len() as u64));
     let started = Instant::now();
     let mut acked = 0;
     while acked < texts.len() {
-        let report = siftgram_core::consume::process_batch_side_by_side(&queue, &indexer, 10, Duration::ZERO).await.map_err(|e| err(&e))?;
+        let report = siftgram_core::consume::process_batch_side_by_side(&queue, &indexer, crate::supervise::SIDE_BY_SIDE_BATCH, Duration::ZERO)
+            .await
+            .map_err(|e| err(&e))?;
         if report.failed > 0 {
             return Err(format!("{} posts failed to index", report.failed));
         }
         acked += report.acked;
+        progress.add(report.acked as u64);
     }
-    Ok(texts.len() as f64 / started.elapsed().as_secs_f64())
+    let rate = texts.len() as f64 / started.elapsed().as_secs_f64();
+    progress.finish();
+    Ok(Ingested { rate, commits_per_post: (commits() - commits_before) as f64 / texts.len() as f64 })
 }
 
 /// Hybrid search latency over `size` posts in 100 channels (dense vectors are random: the search
@@ -132,6 +183,7 @@ async fn query_latency(size: usize, queries: usize, dir: &Path) -> Result<(Strin
     let analyzer = Analyzer::default();
     let mut rng = Lcg(size as u64);
     let mut batch = Vec::new();
+    let mut progress = crate::progress::Progress::new("bench: building the index", "posts", Some(size as u64));
     for n in 0..size as i64 {
         let channel = ChannelId::new(n % CHANNELS + 1).expect("id");
         let post = PostKey::new(channel, n / CHANNELS + 1).map_err(|e| err(&e))?;
@@ -140,9 +192,12 @@ async fn query_latency(size: usize, queries: usize, dir: &Path) -> Result<(Strin
         batch.push((post, vec![IndexedChunk { post, chunk: 0, dense: rng.vector(DIM), sparse: analyzer.document(&text), payload }]));
         if batch.len() == 5000 {
             index.upsert_many(std::mem::take(&mut batch)).await.map_err(|e| err(&e))?;
+            progress.add(5000);
         }
     }
+    progress.add(batch.len() as u64);
     index.upsert_many(batch).await.map_err(|e| err(&e))?;
+    progress.finish();
     let mut run = |channels: i64| {
         let filter = IndexFilter { channels: (1..=channels).map(|c| ChannelId::new(c).expect("id")).collect(), ..IndexFilter::default() };
         (0..queries).map(|_| IndexQuery { dense: rng.vector(DIM), sparse: analyzer.query(&rng.text(3)), filter: filter.clone(), limit: 10 }).collect::<Vec<_>>()
@@ -170,16 +225,20 @@ pub async fn run_bench(
     session_users: &[usize],
     work_dir: &Path,
 ) -> Result<(), String> {
-    println!("siftgram bench — embedded index, {} CPUs", std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let rate = ingest(Arc::new(siftgram_search::KeywordOnly), keyword_posts, &work_dir.join("ingest-keyword"), 1).await?;
-    println!("ingest, keyword-only (posts queue → store + tags + index, one commit per post): {rate:.0} posts/s over {keyword_posts} posts");
+    let clock = clock_ghz().map_or(String::new(), |ghz| format!(", ≈ {ghz:.2} GHz (a chain of dependent adds)"));
+    println!("siftgram bench — embedded index, {} CPUs{clock}", std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let keyword = ingest(Arc::new(siftgram_search::KeywordOnly), keyword_posts, &work_dir.join("ingest-keyword"), 1).await?;
+    println!(
+        "ingest, keyword-only (posts queue → store + tags + index, batches of {} side by side): {:.0} posts/s over {keyword_posts} posts, {:.2} fsynced commits per post",
+        crate::supervise::SIDE_BY_SIDE_BATCH, keyword.rate, keyword.commits_per_post
+    );
     if let Some(embedder) = &embedder {
         print!("{}", embeddings::compare(embedder.clone(), reference, embed_sample).await?);
         let texts = embeddings::full_length_posts(embed_sample);
-        let rate = ingest_texts(embedder.clone(), &texts, &work_dir.join("ingest-dense")).await?;
+        let rate = ingest_texts(embedder.clone(), &texts, &work_dir.join("ingest-dense")).await?.rate;
         let busy = {
             let _busy = embeddings::BusyCore::start()?;
-            ingest_texts(embedder.clone(), &texts, &work_dir.join("ingest-dense-busy")).await?
+            ingest_texts(embedder.clone(), &texts, &work_dir.join("ingest-dense-busy")).await?.rate
         };
         println!("ingest, full-length posts with {} ({}-d): {rate:.1} posts/s idle, {busy:.1} with one core busy, over {embed_sample} posts", embedder.model(), embedder.dimension());
     }

@@ -14,6 +14,7 @@ macro_rules! search_stories {
             a_published_post_becomes_searchable_with_a_link_and_snippet,
             a_redelivered_post_changes_nothing,
             a_batch_of_one_channels_posts_is_indexed_side_by_side_each_once,
+            one_channels_posts_stored_side_by_side_share_a_transaction_and_each_gets_its_answer,
             an_edit_changes_what_is_found_and_a_delete_removes_it,
             versions_arriving_out_of_order_end_on_telegrams_latest,
             nobody_sees_posts_of_channels_they_do_not_follow,
@@ -90,6 +91,43 @@ pub async fn a_batch_of_one_channels_posts_is_indexed_side_by_side_each_once(sys
         assert!(sys.repo.get_post(siftgram_core::model::PostKey::new(ch, id).unwrap()).await.unwrap().expect("stored").indexed, "post {id} indexed");
     }
     assert_eq!(s.found(sys, anna, "что с погодой").await[0], 2);
+}
+
+/// Posts of one channel stored at the same moment wait for the channel's turn, and the turn
+/// writes them all in one transaction with one stats update; a write whose own condition fails
+/// (a copy already stored, a post deleted in Telegram, a stale version) gets its own answer and
+/// the others still land.
+pub async fn one_channels_posts_stored_side_by_side_share_a_transaction_and_each_gets_its_answer(sys: &mut TestSystem) {
+    use siftgram_core::model::{MediaKind, Post, PostKey};
+    use siftgram_core::repo::PostInsert;
+    let s = TestSearch::start(sys).await;
+    let now = sys.clock.now();
+    let ch = s.channel(sys, 1011, Some("side_by_side"), "Рядом").await;
+    let post = |id: i64| Post::new(PostKey::new(ch, id).unwrap(), None, &format!("Пост номер {id}"), now, MediaKind::None).unwrap();
+    assert_eq!(sys.repo.insert_post(&post(1)).await.unwrap(), PostInsert::Inserted);
+    assert!(!sys.repo.remove_deleted_post(PostKey::new(ch, 5).unwrap()).await.unwrap(), "5 was deleted in Telegram before it arrived");
+    let (_, version) = sys.repo.get_post_versioned(PostKey::new(ch, 1).unwrap()).await.unwrap().unwrap();
+    let mut edited = post(1);
+    edited.set_tags(vec!["правка".into()]).unwrap();
+    let writes = sys.store.writes();
+
+    let (posts, edits) = (([1, 2, 3, 4, 5]).map(post), [(edited.clone(), version), (edited, version + 7)]);
+    let (inserted, replaced) = futures_util::join!(
+        futures_util::future::join_all(posts.iter().map(|p| sys.repo.insert_post(p))),
+        futures_util::future::join_all(edits.iter().map(|(p, v)| sys.repo.replace_post(p, *v))),
+    );
+    let inserted: Vec<PostInsert> = inserted.into_iter().map(Result::unwrap).collect();
+    use PostInsert::*;
+    assert_eq!(inserted, [AlreadyStored, Inserted, Inserted, Inserted, Deleted]);
+    let replaced: Vec<bool> = replaced.into_iter().map(Result::unwrap).collect();
+    assert_eq!(replaced, [true, false], "the edit at the stored version lands, the stale one does not");
+    let transactions = sys.store.writes() - writes;
+    assert!(transactions < 7, "7 writes took {transactions} transactions");
+
+    let stats = sys.repo.channel_stats(ch).await.unwrap();
+    assert_eq!((stats.post_count, stats.newest_message_id), (4, Some(4)), "each post counted once, the deleted one not at all");
+    assert_eq!(sys.repo.get_post(PostKey::new(ch, 1).unwrap()).await.unwrap().unwrap().tags, ["правка"]);
+    assert!(sys.repo.get_post(PostKey::new(ch, 5).unwrap()).await.unwrap().is_none());
 }
 
 pub async fn an_edit_changes_what_is_found_and_a_delete_removes_it(sys: &mut TestSystem) {

@@ -87,23 +87,30 @@ pub struct Repository {
     store: Arc<dyn TableStore>,
     clock: Arc<dyn Clock>,
     catalog: Arc<TierCatalog>,
-    /// Writes that bump a channel's stats item take its stripe first: concurrent writers in one
-    /// process (a batch of posts indexed side by side) then queue instead of failing each
-    /// other's conditional writes. Other processes are still handled by the retries.
-    channel_writers: Arc<[futures_util::lock::Mutex<()>]>,
+    /// Writes that bump a channel's stats item take its stripe's turn first: concurrent writers
+    /// in one process (a batch of posts indexed side by side) then queue instead of failing each
+    /// other's conditional writes — and whoever has the turn writes every post write waiting
+    /// for that channel in one transaction with one stats update (`posts::PostWrite`). Other
+    /// processes are still handled by the retries.
+    channel_turns: Arc<[posts::ChannelTurn]>,
 }
 
 const CHANNEL_WRITER_STRIPES: usize = 64;
 
 impl Repository {
     pub fn new(store: Arc<dyn TableStore>, clock: Arc<dyn Clock>, catalog: TierCatalog) -> Self {
-        let channel_writers = (0..CHANNEL_WRITER_STRIPES).map(|_| futures_util::lock::Mutex::new(())).collect();
-        Repository { store, clock, catalog: Arc::new(catalog), channel_writers }
+        let channel_turns = (0..CHANNEL_WRITER_STRIPES).map(|_| posts::ChannelTurn::default()).collect();
+        Repository { store, clock, catalog: Arc::new(catalog), channel_turns }
     }
 
-    /// This process's turn to write `channel`'s stats (see `channel_writers`).
+    /// The turn `channel`'s stats writers take (see `channel_turns`).
+    fn channel_turn(&self, channel: crate::model::ChannelId) -> &posts::ChannelTurn {
+        &self.channel_turns[(channel.get().unsigned_abs() % CHANNEL_WRITER_STRIPES as u64) as usize]
+    }
+
+    /// This process's turn to write `channel`'s stats.
     async fn channel_writer(&self, channel: crate::model::ChannelId) -> futures_util::lock::MutexGuard<'_, ()> {
-        self.channel_writers[(channel.get().unsigned_abs() % CHANNEL_WRITER_STRIPES as u64) as usize].lock().await
+        self.channel_turn(channel).lock.lock().await
     }
     pub fn store(&self) -> &Arc<dyn TableStore> {
         &self.store

@@ -5,7 +5,9 @@ use super::codec::{decode, item_of, padded};
 use super::{MAX_ATTEMPTS, RepoError, Repository};
 use crate::Timestamp;
 use crate::model::{ChannelId, Post, PostKey};
+use crate::ports::table_store::MAX_TRANSACTION_WRITES;
 use crate::ports::{Condition, Cursor, Item, Key, Query, StoreError, Write};
+use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 fn post_key(key: PostKey) -> Key {
@@ -33,6 +35,99 @@ pub struct ChannelStats {
     pub revision: u64,
 }
 
+/// Lets the other futures polled with this one run up to their next wait.
+async fn yield_once() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
+
+/// A channel's turn: its lock, and the post writes waiting for it.
+#[derive(Default)]
+pub(super) struct ChannelTurn {
+    pub(super) lock: futures_util::lock::Mutex<()>,
+    waiting: std::sync::Mutex<Vec<Waiting>>,
+}
+
+type Answer = Arc<std::sync::Mutex<Option<Result<Written, RepoError>>>>;
+
+struct Waiting {
+    channel: ChannelId,
+    write: PostWrite,
+    answer: Answer,
+}
+
+/// A write that counts in its channel's stats.
+#[derive(Clone)]
+enum PostWrite {
+    /// Store the post unless stored (or deleted in Telegram); counted.
+    Insert(Post),
+    /// Write the post if the condition holds for the stored one.
+    PutIf(Post, Condition),
+}
+
+/// What a `PostWrite` did.
+enum Written {
+    Insert(PostInsert),
+    PutIf(bool),
+}
+
+impl PostWrite {
+    fn post(&self) -> &Post {
+        match self {
+            PostWrite::Insert(post) | PostWrite::PutIf(post, _) => post,
+        }
+    }
+
+    /// How many items it writes or checks.
+    fn writes(&self) -> usize {
+        match self {
+            PostWrite::Insert(_) => 2,
+            PostWrite::PutIf(..) => 1,
+        }
+    }
+
+    /// Its writes, its change counted in `stats`.
+    fn apply(&self, stats: &mut ChannelStats) -> Vec<Write> {
+        stats.revision += 1;
+        match self {
+            PostWrite::Insert(post) => {
+                stats.post_count += 1;
+                if stats.newest_message_id.is_none_or(|m| m < post.key.message_id) {
+                    stats.newest_message_id = Some(post.key.message_id);
+                    stats.newest_post_at = Some(post.date);
+                }
+                vec![Write::Put(item_of(post_key(post.key), post), Condition::NotExists), Write::Check(gone_key(post.key), Condition::NotExists)]
+            }
+            PostWrite::PutIf(post, condition) => vec![Write::Put(item_of(post_key(post.key), post), condition.clone())],
+        }
+    }
+
+    fn done(&self) -> Written {
+        match self {
+            PostWrite::Insert(_) => Written::Insert(PostInsert::Inserted),
+            PostWrite::PutIf(..) => Written::PutIf(true),
+        }
+    }
+
+    /// Its own condition failed: on its post (`first`), or (an insert) on the deletion check.
+    fn refused(&self, first: bool) -> Written {
+        match self {
+            PostWrite::Insert(_) if first => Written::Insert(PostInsert::AlreadyStored),
+            PostWrite::Insert(_) => Written::Insert(PostInsert::Deleted),
+            PostWrite::PutIf(..) => Written::PutIf(false),
+        }
+    }
+}
+
 /// What storing a post did. A redelivered post is `AlreadyStored`, never a second copy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PostInsert {
@@ -57,29 +152,10 @@ impl Repository {
     /// Stores a post unless one with the same key exists (idempotent ingestion), counting it in
     /// the channel's stats in the same transaction.
     pub async fn insert_post(&self, post: &Post) -> Result<PostInsert, RepoError> {
-        let _turn = self.channel_writer(post.key.channel_id).await;
-        for _ in 0..MAX_ATTEMPTS {
-            let (mut stats, condition) = self.stats_versioned(post.key.channel_id).await?;
-            stats.post_count += 1;
-            stats.revision += 1;
-            if stats.newest_message_id.is_none_or(|m| m < post.key.message_id) {
-                stats.newest_message_id = Some(post.key.message_id);
-                stats.newest_post_at = Some(post.date);
-            }
-            let writes = vec![
-                Write::Put(item_of(post_key(post.key), post), Condition::NotExists),
-                Write::Put(item_of(stats_key(post.key.channel_id), &stats), condition),
-                Write::Check(gone_key(post.key), Condition::NotExists),
-            ];
-            match self.store.transact(writes).await {
-                Ok(()) => return Ok(PostInsert::Inserted),
-                Err(StoreError::TransactionCancelled { index: 0, .. }) => return Ok(PostInsert::AlreadyStored),
-                Err(StoreError::TransactionCancelled { index: 2, .. }) => return Ok(PostInsert::Deleted),
-                Err(StoreError::TransactionCancelled { .. } | StoreError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
-            }
+        match self.write_post(PostWrite::Insert(post.clone())).await? {
+            Written::Insert(outcome) => Ok(outcome),
+            Written::PutIf(_) => unreachable!("an insert is answered as an insert"),
         }
-        Err(RepoError::Contended("channel stats"))
     }
 
     /// Replaces a stored post (an edit, or tags added); `NotFound` if it was never stored or was deleted.
@@ -93,22 +169,110 @@ impl Repository {
     /// Writes `post` if `condition` holds for the stored one, bumping the channel's revision in
     /// the same transaction; false if it does not hold.
     async fn put_post_if(&self, post: &Post, condition_on_post: Condition) -> Result<bool, RepoError> {
-        let _turn = self.channel_writer(post.key.channel_id).await;
-        for _ in 0..MAX_ATTEMPTS {
-            let (mut stats, condition) = self.stats_versioned(post.key.channel_id).await?;
-            stats.revision += 1;
-            let writes = vec![
-                Write::Put(item_of(post_key(post.key), post), condition_on_post.clone()),
-                Write::Put(item_of(stats_key(post.key.channel_id), &stats), condition),
-            ];
+        match self.write_post(PostWrite::PutIf(post.clone(), condition_on_post)).await? {
+            Written::PutIf(done) => Ok(done),
+            Written::Insert(_) => unreachable!("a conditional put is answered as one"),
+        }
+    }
+
+    /// Queues `write` for its channel's turn; whoever gets the turn writes all that wait.
+    async fn write_post(&self, write: PostWrite) -> Result<Written, RepoError> {
+        let channel = write.post().key.channel_id;
+        let turn = self.channel_turn(channel);
+        let answer: Answer = Default::default();
+        turn.waiting.lock().expect("channel turn").push(Waiting { channel, write, answer: answer.clone() });
+        let _turn = turn.lock.lock().await;
+        // Writes started with this one (a batch's posts, polled together) queue up first.
+        yield_once().await;
+        loop {
+            if let Some(done) = answer.lock().expect("answer").take() {
+                return done;
+            }
+            // Left in the list until answered, so a turn dropped midway (a cancelled task)
+            // leaves them for the next.
+            let batch: Vec<(PostWrite, Answer)> = turn
+                .waiting
+                .lock()
+                .expect("channel turn")
+                .iter()
+                .filter(|w| w.channel == channel && w.answer.lock().expect("answer").is_none())
+                .map(|w| (w.write.clone(), w.answer.clone()))
+                .collect();
+            self.write_posts(channel, batch).await;
+            turn.waiting.lock().expect("channel turn").retain(|w| w.answer.lock().expect("answer").is_none());
+        }
+    }
+
+    /// Writes `batch` (all of one channel) in as few transactions as the store's limit allows,
+    /// each with one stats update; every write in it is answered. A write whose own condition
+    /// fails is answered alone and the rest go on without it.
+    async fn write_posts(&self, channel: ChannelId, batch: Vec<(PostWrite, Answer)>) {
+        let answer = |slot: &Answer, result: Result<Written, RepoError>| *slot.lock().expect("answer") = Some(result);
+        let mut left = batch;
+        let mut conflicts = 0;
+        while !left.is_empty() {
+            if conflicts == MAX_ATTEMPTS {
+                for (_, slot) in &left {
+                    answer(slot, Err(RepoError::Contended("channel stats")));
+                }
+                return;
+            }
+            let (mut stats, condition) = match self.stats_versioned(channel).await {
+                Ok(found) => found,
+                Err(e) => {
+                    for (_, slot) in &left {
+                        answer(slot, Err(e.clone()));
+                    }
+                    return;
+                }
+            };
+            // One transaction: distinct posts (a transaction touches a key once), within the
+            // size limit; what does not fit waits for the next round.
+            let mut writes = Vec::new();
+            let mut owners: Vec<usize> = Vec::new();
+            let mut taken = Vec::new();
+            let mut keys = std::collections::HashSet::new();
+            for (i, (write, _)) in left.iter().enumerate() {
+                if writes.len() + write.writes() + 1 > MAX_TRANSACTION_WRITES || !keys.insert(write.post().key) {
+                    continue;
+                }
+                for w in write.apply(&mut stats) {
+                    writes.push(w);
+                    owners.push(i);
+                }
+                taken.push(i);
+            }
+            let stats_index = writes.len();
+            writes.push(Write::Put(item_of(stats_key(channel), &stats), condition));
             match self.store.transact(writes).await {
-                Ok(()) => return Ok(true),
-                Err(StoreError::TransactionCancelled { index: 0, .. }) => return Ok(false),
-                Err(StoreError::TransactionCancelled { .. } | StoreError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
+                Ok(()) => {
+                    for &i in taken.iter().rev() {
+                        let (write, slot) = left.remove(i);
+                        answer(&slot, Ok(write.done()));
+                    }
+                }
+                Err(StoreError::TransactionCancelled { index, .. }) if index < stats_index => {
+                    let i = owners[index];
+                    // Which of its writes failed: its post's (first) or the deletion check.
+                    let first = index == 0 || owners[index - 1] != i;
+                    let (write, slot) = left.remove(i);
+                    answer(&slot, Ok(write.refused(first)));
+                }
+                Err(StoreError::TransactionCancelled { .. } | StoreError::Conflict) => conflicts += 1,
+                Err(e) => {
+                    for (_, slot) in &left {
+                        answer(slot, Err(RepoError::Store(e.clone())));
+                    }
+                    return;
+                }
             }
         }
-        Err(RepoError::Contended("channel stats"))
+    }
+
+    /// Replaces a stored post only if it is still at `version` (from `get_post_versioned`);
+    /// false if it was changed or removed since.
+    pub async fn replace_post(&self, post: &Post, version: u64) -> Result<bool, RepoError> {
+        self.put_post_if(post, Condition::Version(version)).await
     }
 
     /// A post with its item version, for a replacement that must not overwrite a newer write.
@@ -119,11 +283,6 @@ impl Repository {
         }
     }
 
-    /// Replaces a stored post only if it is still at `version` (from `get_post_versioned`);
-    /// false if it was changed or removed since.
-    pub async fn replace_post(&self, post: &Post, version: u64) -> Result<bool, RepoError> {
-        self.put_post_if(post, Condition::Version(version)).await
-    }
 
     /// A post Telegram deleted: removed, and remembered (30 days) so that a copy of it still on
     /// its way — a redelivered or reordered message, an update replayed after a restart — is

@@ -134,7 +134,7 @@ fn apply(items: &mut Items, index: &mut IndexTable, write: &Write, previous: Opt
 /// Runs writes in `txn`: every condition is checked before anything is written, then all are
 /// applied. Each item is read once (a transaction never touches a key twice). `Err(i)` names the
 /// first write whose condition failed; then nothing was written.
-fn commit_writes(txn: &redb::WriteTransaction, writes: &[Write], now: Timestamp) -> Result<Result<Vec<u64>, usize>, StoreError> {
+fn write_checked(txn: &redb::WriteTransaction, writes: &[Write], now: Timestamp) -> Result<Result<Vec<u64>, usize>, StoreError> {
     let mut items = txn.open_table(ITEMS).map_err(be)?;
     let mut index = txn.open_table(INDEX).map_err(be)?;
     let mut previous = Vec::with_capacity(writes.len());
@@ -176,7 +176,7 @@ impl TableStore for EmbeddedTableStore {
         item.validate()?;
         let key = item.key.clone();
         let writes = vec![Write::Put(item, condition)];
-        match self.write(move |txn, now| commit_writes(txn, &writes, now)).await? {
+        match self.write(move |txn, now| write_checked(txn, &writes, now)).await? {
             Ok(versions) => Ok(versions[0]),
             Err(_) => Err(StoreError::ConditionFailed(key)),
         }
@@ -185,7 +185,7 @@ impl TableStore for EmbeddedTableStore {
     async fn delete(&self, key: &Key, condition: Condition) -> Result<(), StoreError> {
         key.validate()?;
         let writes = vec![Write::Delete(key.clone(), condition)];
-        match self.write(move |txn, now| commit_writes(txn, &writes, now)).await? {
+        match self.write(move |txn, now| write_checked(txn, &writes, now)).await? {
             Ok(_) => Ok(()),
             Err(_) => Err(StoreError::ConditionFailed(key.clone())),
         }
@@ -273,7 +273,7 @@ impl TableStore for EmbeddedTableStore {
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         validate_transaction(&writes)?;
         let keys: Vec<Key> = writes.iter().map(|w| w.key().clone()).collect();
-        match self.write(move |txn, now| commit_writes(txn, &writes, now)).await? {
+        match self.write(move |txn, now| write_checked(txn, &writes, now)).await? {
             Ok(_) => Ok(()),
             Err(index) => Err(StoreError::TransactionCancelled { index, key: keys[index].clone() }),
         }

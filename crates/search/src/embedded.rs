@@ -1,6 +1,7 @@
 //! The embedded hybrid index: every point is kept in a redb file (fsynced on commit; concurrent
-//! upserts share a commit, `siftgram_embedded::GroupCommit`) and loaded into memory on open. Dense search is exact over int8-quantized vectors of the filtered
-//! candidates (a user's channels, not the whole corpus); keyword search walks an inverted index
+//! upserts share a commit, `siftgram_embedded::GroupCommit`) and loaded into memory on open.
+//! Dense search is exact over int8-quantized vectors of the filtered candidates (a user's
+//! channels, not the whole corpus); keyword search walks an inverted index
 //! with IDF weights; the two lists are fused by weighted RRF (`siftgram_core::ports::index::rrf_fuse`).
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};

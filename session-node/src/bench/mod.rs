@@ -12,8 +12,7 @@ mod sessions;
 /// `bench --compare`: tantivy and hnsw_rs beside our index, in a build that has them.
 #[cfg(feature = "peers")]
 pub async fn compare(keyword_posts: usize, dense_sizes: &[usize], dir: &Path) -> Result<(), String> {
-    let clock = clock_ghz().map_or(String::new(), |ghz| format!(", ≈ {ghz:.2} GHz (a chain of dependent adds)"));
-    println!("siftgram bench --compare — {} CPUs{clock}", std::thread::available_parallelism().map_or(1, |n| n.get()));
+    println!("{}", header("siftgram bench --compare"));
     peers::compare(keyword_posts, dense_sizes, dir).await
 }
 
@@ -104,6 +103,12 @@ fn clock_ghz() -> Option<f64> {
     }
     #[cfg(not(target_arch = "x86_64"))]
     None
+}
+
+/// A run's first line: what it is, and the machine it ran on.
+fn header(what: &str) -> String {
+    let clock = clock_ghz().map_or(String::new(), |ghz| format!(", ≈ {ghz:.2} GHz (a chain of dependent adds)"));
+    format!("{what}, {} CPUs{clock}", std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 fn memory() -> String {
@@ -225,8 +230,7 @@ pub async fn run_bench(
     session_users: &[usize],
     work_dir: &Path,
 ) -> Result<(), String> {
-    let clock = clock_ghz().map_or(String::new(), |ghz| format!(", ≈ {ghz:.2} GHz (a chain of dependent adds)"));
-    println!("siftgram bench — embedded index, {} CPUs{clock}", std::thread::available_parallelism().map_or(1, |n| n.get()));
+    println!("{}", header("siftgram bench — embedded index"));
     let keyword = ingest(Arc::new(siftgram_search::KeywordOnly), keyword_posts, &work_dir.join("ingest-keyword"), 1).await?;
     println!(
         "ingest, keyword-only (posts queue → store + tags + index, batches of {} side by side): {:.0} posts/s over {keyword_posts} posts, {:.2} fsynced commits per post",

@@ -60,7 +60,6 @@ pub(super) struct ChannelTurn {
 type Answer = Arc<std::sync::Mutex<Option<Result<Written, RepoError>>>>;
 
 struct Waiting {
-    channel: ChannelId,
     write: PostWrite,
     answer: Answer,
 }
@@ -180,7 +179,7 @@ impl Repository {
         let channel = write.post().key.channel_id;
         let turn = self.channel_turn(channel);
         let answer: Answer = Default::default();
-        turn.waiting.lock().expect("channel turn").push(Waiting { channel, write, answer: answer.clone() });
+        turn.waiting.lock().expect("channel turn").push(Waiting { write, answer: answer.clone() });
         let _turn = turn.lock.lock().await;
         // Writes started with this one (a batch's posts, polled together) queue up first.
         yield_once().await;
@@ -195,7 +194,7 @@ impl Repository {
                 .lock()
                 .expect("channel turn")
                 .iter()
-                .filter(|w| w.channel == channel && w.answer.lock().expect("answer").is_none())
+                .filter(|w| w.write.post().key.channel_id == channel && w.answer.lock().expect("answer").is_none())
                 .map(|w| (w.write.clone(), w.answer.clone()))
                 .collect();
             self.write_posts(channel, batch).await;
@@ -210,21 +209,17 @@ impl Repository {
         let answer = |slot: &Answer, result: Result<Written, RepoError>| *slot.lock().expect("answer") = Some(result);
         let mut left = batch;
         let mut conflicts = 0;
-        while !left.is_empty() {
-            if conflicts == MAX_ATTEMPTS {
-                for (_, slot) in &left {
-                    answer(slot, Err(RepoError::Contended("channel stats")));
-                }
+        // Runs until every write is answered, or until a failure that every write left shares.
+        let failure = loop {
+            if left.is_empty() {
                 return;
+            }
+            if conflicts == MAX_ATTEMPTS {
+                break RepoError::Contended("channel stats");
             }
             let (mut stats, condition) = match self.stats_versioned(channel).await {
                 Ok(found) => found,
-                Err(e) => {
-                    for (_, slot) in &left {
-                        answer(slot, Err(e.clone()));
-                    }
-                    return;
-                }
+                Err(e) => break e,
             };
             // One transaction: distinct posts (a transaction touches a key once), within the
             // size limit; what does not fit waits for the next round.
@@ -259,13 +254,11 @@ impl Repository {
                     answer(&slot, Ok(write.refused(first)));
                 }
                 Err(StoreError::TransactionCancelled { .. } | StoreError::Conflict) => conflicts += 1,
-                Err(e) => {
-                    for (_, slot) in &left {
-                        answer(slot, Err(RepoError::Store(e.clone())));
-                    }
-                    return;
-                }
+                Err(e) => break RepoError::Store(e),
             }
+        };
+        for (_, slot) in &left {
+            answer(slot, Err(failure.clone()));
         }
     }
 
@@ -282,7 +275,6 @@ impl Repository {
             None => Ok(None),
         }
     }
-
 
     /// A post Telegram deleted: removed, and remembered (30 days) so that a copy of it still on
     /// its way — a redelivered or reordered message, an update replayed after a restart — is

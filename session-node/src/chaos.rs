@@ -542,8 +542,8 @@ async fn compare_store_and_index(repo: &siftgram_core::repo::Repository, index: 
     let keywords = siftgram_search::Analyzer::default();
     let mut points: HashMap<PostKey, BTreeMap<u32, Vec<u32>>> = HashMap::new();
     let mut doubled = std::collections::HashSet::new();
-    for (post, chunk, sparse) in index.points() {
-        if points.entry(post).or_default().insert(chunk, sparse.indices).is_some() {
+    for (post, chunk, terms) in index.points() {
+        if points.entry(post).or_default().insert(chunk, terms).is_some() {
             doubled.insert(post);
         }
     }

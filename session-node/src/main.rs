@@ -77,6 +77,10 @@ enum Command {
         compare: bool,
         #[arg(long, value_delimiter = ',', default_value = "100000")]
         compare_sizes: Vec<usize>,
+        /// (The bench runs itself with this.) Open the library a run left here, answer a few
+        /// questions, print this process's memory.
+        #[arg(long, hide = true)]
+        open_library: Option<std::path::PathBuf>,
     },
     /// Rebuild the search index with the configured embedding model (after changing models).
     Reindex,
@@ -194,6 +198,11 @@ async fn main() -> anyhow::Result<()> {
                 eval::print_answer_table(&m, label);
             }
         }
+        Command::Bench { open_library: Some(dir), .. } => {
+            let model = config.embedder.clone();
+            let load = Box::pin(async move { model.build().await.map_err(|e| format!("embedding model: {e}")) });
+            println!("{}", siftgram_session_node::bench::open_and_ask(&dir, Some(load), 50).await.map_err(anyhow::Error::msg)?);
+        }
         Command::Bench { compare: true, compare_sizes, keyword_posts, .. } => {
             let work = tempfile::tempdir().context("a scratch directory")?;
             siftgram_session_node::bench::compare(keyword_posts, &compare_sizes, work.path()).await.map_err(anyhow::Error::msg)?;
@@ -206,7 +215,17 @@ async fn main() -> anyhow::Result<()> {
                 _ => None,
             };
             let work = tempfile::tempdir().context("a scratch directory")?;
-            siftgram_session_node::bench::run_bench(&sizes, keyword_posts, Some(embedder), reference, embed_sample, &session_users, work.path())
+            let binary = std::env::current_exe().context("this binary's path")?;
+            let plan = siftgram_session_node::bench::BenchPlan {
+                sizes: &sizes,
+                keyword_posts,
+                embedder: Some(embedder),
+                reference,
+                embed_sample,
+                session_users: &session_users,
+                node_binary: Some(&binary),
+            };
+            siftgram_session_node::bench::run_bench(plan, work.path())
                 .await
                 .map_err(anyhow::Error::msg)?;
         }

@@ -13,6 +13,11 @@ pub enum EmbeddedError {
     Writer { path: PathBuf, source: std::io::Error },
 }
 
+/// redb's page cache for the store (its default is 1 GiB, which a node that has read through
+/// its posts once would keep): the hot items (users, subscriptions, recent posts) fit many times
+/// over, and the operating system caches the file besides.
+const CACHE_BYTES: usize = 64 << 20;
+
 /// One redb database file holding the table store and every queue. Reads open their own
 /// transactions; every write goes through `writer`, one group commit for all of them.
 #[derive(Clone)]
@@ -27,7 +32,8 @@ impl EmbeddedDb {
     pub fn open_dir(dir: &Path) -> Result<Self, EmbeddedError> {
         std::fs::create_dir_all(dir).map_err(|source| EmbeddedError::CreateDir { path: dir.to_owned(), source })?;
         let path = dir.join("siftgram.redb");
-        let db = Arc::new(Database::create(&path).map_err(|source| EmbeddedError::Open { path: path.clone(), source })?);
+        let db = Database::builder().set_cache_size(CACHE_BYTES).create(&path).map_err(|source| EmbeddedError::Open { path: path.clone(), source })?;
+        let db = Arc::new(db);
         let writer = GroupCommit::start(db.clone(), "store").map_err(|source| EmbeddedError::Writer { path, source })?;
         Ok(EmbeddedDb { db, writer, queue_wakeups: Default::default() })
     }

@@ -10,17 +10,25 @@ use siftgram_core::Timestamp;
 use siftgram_core::model::{ChannelId, PostKey};
 use siftgram_core::ports::index::{FUSION_WEIGHTS, rrf_fuse};
 use siftgram_core::ports::{ChunkPayload, CollectionInfo, IndexError, IndexHit, IndexQuery, IndexedChunk, SearchIndex, SparseVector};
-use std::collections::{HashMap, HashSet};
+use crate::int8::{self, quantize};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("index_meta");
 const POINTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("index_points");
 
+/// redb's page cache for the index file: every point is in memory already (the file is read
+/// once, on open, and then only written), so a small cache, not redb's default 1 GiB, which would
+/// hold a second copy of the index.
+const FILE_CACHE_BYTES: usize = 16 << 20;
+
 /// How many candidates each of the two lists contributes to the fusion, per result wanted.
 const CANDIDATES_PER_RESULT: usize = 4;
 const MIN_CANDIDATES: usize = 50;
 
+/// A point as the file holds it.
 struct Point {
     post: PostKey,
     chunk: u32,
@@ -30,15 +38,221 @@ struct Point {
     payload: ChunkPayload,
 }
 
+/// What the memory copy keeps of a point besides its vector and postings: its keyword terms
+/// (their weights live in the postings) say which postings to drop with it.
+struct Stored {
+    post: PostKey,
+    chunk: u32,
+    terms: Box<[u32]>,
+    payload: ChunkPayload,
+}
+
+/// What a search checks of every candidate, packed side by side so a scan reads no payload:
+/// the point's channel (an ordinal into `State::by_channel`; `FREE` for an empty slot) and date.
+#[derive(Clone, Copy)]
+struct SlotFilter {
+    channel: u32,
+    date: Timestamp,
+}
+
+const FREE: u32 = u32::MAX;
+
+/// The memory copy. A point lives in a slot; its vector is the slot's `dimension` bytes of
+/// `vectors` (one flat array: a scan streams through memory instead of chasing a pointer per
+/// point), its scale and filter fields sit at the slot's index of their own arrays.
 #[derive(Default)]
 struct State {
     info: Option<CollectionInfo>,
-    slots: Vec<Option<Point>>,
+    dimension: usize,
+    stored: Vec<Option<Stored>>,
+    filters: Vec<SlotFilter>,
+    vectors: Vec<i8>,
+    scales: Vec<f32>,
     free: Vec<u32>,
     by_post: HashMap<PostKey, Vec<u32>>,
-    by_channel: HashMap<ChannelId, HashSet<u32>>,
+    channel_ordinals: HashMap<ChannelId, u32>,
+    by_channel: Vec<HashSet<u32>>,
     postings: HashMap<u32, Vec<(u32, f32)>>,
     live: usize,
+}
+
+/// The best `want` (score, slot) pairs seen, the worst on top; ties go to the lower slot.
+struct TopK {
+    want: usize,
+    heap: BinaryHeap<Reverse<Scored>>,
+}
+
+#[derive(PartialEq)]
+struct Scored(f32, u32);
+impl Eq for Scored {}
+impl PartialOrd for Scored {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Scored {
+    /// Greater is better: a higher score, then a lower slot.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0).then(other.1.cmp(&self.1))
+    }
+}
+
+impl TopK {
+    fn new(want: usize) -> TopK {
+        TopK { want, heap: BinaryHeap::with_capacity(want + 1) }
+    }
+    fn offer(&mut self, score: f32, slot: u32) {
+        let scored = Scored(score, slot);
+        if self.heap.len() < self.want {
+            self.heap.push(Reverse(scored));
+        } else if self.heap.peek().is_some_and(|worst| scored > worst.0) {
+            self.heap.pop();
+            self.heap.push(Reverse(scored));
+        }
+    }
+    /// Best first.
+    fn into_slots(self) -> Vec<u32> {
+        self.heap.into_sorted_vec().into_iter().map(|Reverse(s)| s.1).collect()
+    }
+}
+
+thread_local! {
+    /// Keyword scores accumulate in a flat array by slot (far cheaper than a map for long
+    /// postings), kept per thread between searches and zeroed where a search touched it.
+    static KEYWORD_SCORES: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl State {
+    fn with_info(info: Option<CollectionInfo>) -> State {
+        let dimension = info.as_ref().map_or(0, |i| i.dimension);
+        State { info, dimension, ..State::default() }
+    }
+
+    /// Adds a point whose vector has the collection's dimension (the caller checked).
+    fn insert(&mut self, p: Point) {
+        debug_assert_eq!(p.dense.len(), self.dimension);
+        let slot = match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.stored.push(None);
+                self.filters.push(SlotFilter { channel: FREE, date: Timestamp(0) });
+                self.scales.push(0.0);
+                self.vectors.resize(self.vectors.len() + self.dimension, 0);
+                (self.stored.len() - 1) as u32
+            }
+        };
+        for (t, w) in p.sparse.indices.iter().zip(&p.sparse.values) {
+            self.postings.entry(*t).or_default().push((slot, *w));
+        }
+        self.by_post.entry(p.post).or_default().push(slot);
+        let next = self.by_channel.len() as u32;
+        let channel = *self.channel_ordinals.entry(p.post.channel_id).or_insert(next);
+        if channel == next {
+            self.by_channel.push(HashSet::new());
+        }
+        self.by_channel[channel as usize].insert(slot);
+        let at = slot as usize;
+        self.filters[at] = SlotFilter { channel, date: p.payload.date };
+        self.scales[at] = p.scale;
+        self.vectors[at * self.dimension..(at + 1) * self.dimension].copy_from_slice(&p.dense);
+        self.stored[at] = Some(Stored { post: p.post, chunk: p.chunk, terms: p.sparse.indices.into_boxed_slice(), payload: p.payload });
+        self.live += 1;
+    }
+
+    fn remove_post(&mut self, post: PostKey) {
+        for slot in self.by_post.remove(&post).unwrap_or_default() {
+            let Some(p) = self.stored[slot as usize].take() else { continue };
+            for t in &p.terms {
+                if let Some(list) = self.postings.get_mut(t) {
+                    list.retain(|(s, _)| *s != slot);
+                    if list.is_empty() {
+                        self.postings.remove(t);
+                    }
+                }
+            }
+            let filter = &mut self.filters[slot as usize];
+            if let Some(set) = self.by_channel.get_mut(filter.channel as usize) {
+                set.remove(&slot);
+            }
+            filter.channel = FREE;
+            self.free.push(slot);
+            self.live -= 1;
+        }
+    }
+
+    fn search(&self, q: &IndexQuery) -> Vec<IndexHit> {
+        let want = (q.limit * CANDIDATES_PER_RESULT).max(MIN_CANDIDATES);
+        let mut allowed = vec![false; self.by_channel.len()];
+        for channel in &q.filter.channels {
+            if let Some(&o) = self.channel_ordinals.get(channel) {
+                allowed[o as usize] = true;
+            }
+        }
+        // Channel and date from the packed filters; tags, rarely asked for, from the payload.
+        let candidate = |slot: u32| -> bool {
+            let f = self.filters[slot as usize];
+            f.channel != FREE
+                && allowed[f.channel as usize]
+                && q.filter.admits_date(f.date)
+                && (q.filter.tags.is_empty() || self.stored[slot as usize].as_ref().is_some_and(|p| q.filter.admits_tags(&p.payload.tags)))
+        };
+        let dense = if q.dense.is_empty() {
+            // A keyword-only collection: no dense list (all its scores would be 0, its order
+            // the slots').
+            Vec::new()
+        } else {
+            // The query is quantized like the points, so the dot product is integer arithmetic;
+            // the query's own scale is the same for every point and leaves the order alone.
+            let (query, _) = quantize(&q.dense);
+            let (dot, dim) = (int8::dot(), self.dimension);
+            let mut top = TopK::new(want);
+            let mut score = |slot: u32| {
+                let at = slot as usize;
+                top.offer(dot(&self.vectors[at * dim..(at + 1) * dim], &query) as f32 * self.scales[at], slot);
+            };
+            let followed: usize = (0..allowed.len()).filter(|o| allowed[*o]).map(|o| self.by_channel[o].len()).sum();
+            if followed * 2 > self.live {
+                // Most of the index is allowed: one pass in slot order.
+                (0..self.filters.len() as u32).filter(|s| candidate(*s)).for_each(&mut score);
+            } else {
+                // The followed channels' points, in slot order too (memory read forward).
+                let mut slots: Vec<u32> = (0..allowed.len()).filter(|o| allowed[*o]).flat_map(|o| self.by_channel[o].iter().copied()).collect();
+                slots.sort_unstable();
+                slots.into_iter().filter(|s| candidate(*s)).for_each(&mut score);
+            }
+            top.into_slots()
+        };
+        let n = self.live.max(1) as f32;
+        let keyword = KEYWORD_SCORES.with_borrow_mut(|acc| {
+            acc.resize(acc.len().max(self.filters.len()), 0.0);
+            let mut touched: Vec<u32> = Vec::new();
+            for (t, qw) in q.sparse.indices.iter().zip(&q.sparse.values) {
+                let Some(list) = self.postings.get(t) else { continue };
+                let df = list.len() as f32;
+                let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+                for (slot, w) in list {
+                    let a = &mut acc[*slot as usize];
+                    if *a == 0.0 {
+                        touched.push(*slot);
+                    }
+                    *a += idf * qw * w;
+                }
+            }
+            let mut top = TopK::new(want);
+            for slot in touched {
+                let score = std::mem::take(&mut acc[slot as usize]);
+                if candidate(slot) {
+                    top.offer(score, slot);
+                }
+            }
+            top.into_slots()
+        });
+        let ranked = |slots: Vec<u32>| -> Vec<(PostKey, u32, Timestamp)> {
+            slots.iter().filter_map(|s| self.stored[*s as usize].as_ref()).map(|p| (p.post, p.chunk, p.payload.date)).collect()
+        };
+        let [dense_weight, keyword_weight] = FUSION_WEIGHTS;
+        rrf_fuse(&[(dense_weight, ranked(dense)), (keyword_weight, ranked(keyword))], q.limit)
+    }
 }
 
 struct Inner {
@@ -70,28 +284,6 @@ fn post_prefix(post: PostKey) -> [u8; 16] {
     let mut k = [0u8; 16];
     k.copy_from_slice(&point_key(post, 0)[..16]);
     k
-}
-
-fn quantize(v: &[f32]) -> (Vec<i8>, f32) {
-    let max = v.iter().fold(0f32, |m, x| m.max(x.abs()));
-    if max == 0.0 {
-        return (vec![0; v.len()], 0.0);
-    }
-    let scale = max / 127.0;
-    (v.iter().map(|x| (x / scale).round().clamp(-127.0, 127.0) as i8).collect(), scale)
-}
-
-/// Integer dot product in fixed-width lanes, so the compiler can vectorize it.
-fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
-    let mut lanes = [0i32; 16];
-    let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
-    let tail: i32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| i32::from(*x) * i32::from(*y)).sum();
-    for (x, y) in ca.zip(cb) {
-        for i in 0..16 {
-            lanes[i] += i32::from(x[i]) * i32::from(y[i]);
-        }
-    }
-    lanes.iter().sum::<i32>() + tail
 }
 
 fn encode(p: &Point) -> Vec<u8> {
@@ -131,113 +323,11 @@ fn decode(key: &[u8], bytes: &[u8]) -> Option<Point> {
     Some(Point { post, chunk, dense, scale, sparse, payload })
 }
 
-impl State {
-    fn insert(&mut self, p: Point) {
-        let slot = match self.free.pop() {
-            Some(s) => s,
-            None => {
-                self.slots.push(None);
-                (self.slots.len() - 1) as u32
-            }
-        };
-        for (t, w) in p.sparse.indices.iter().zip(&p.sparse.values) {
-            self.postings.entry(*t).or_default().push((slot, *w));
-        }
-        self.by_post.entry(p.post).or_default().push(slot);
-        self.by_channel.entry(p.post.channel_id).or_default().insert(slot);
-        self.slots[slot as usize] = Some(p);
-        self.live += 1;
-    }
-
-    fn remove_post(&mut self, post: PostKey) {
-        for slot in self.by_post.remove(&post).unwrap_or_default() {
-            let Some(p) = self.slots[slot as usize].take() else { continue };
-            for t in &p.sparse.indices {
-                if let Some(list) = self.postings.get_mut(t) {
-                    list.retain(|(s, _)| *s != slot);
-                    if list.is_empty() {
-                        self.postings.remove(t);
-                    }
-                }
-            }
-            if let Some(set) = self.by_channel.get_mut(&post.channel_id) {
-                set.remove(&slot);
-            }
-            self.free.push(slot);
-            self.live -= 1;
-        }
-    }
-
-    fn search(&self, q: &IndexQuery) -> Vec<IndexHit> {
-        let want = (q.limit * CANDIDATES_PER_RESULT).max(MIN_CANDIDATES);
-        let channels: HashSet<ChannelId> = q.filter.channels.iter().copied().collect();
-        // Channel membership is checked by set; date and tags per point.
-        let candidate = |slot: u32| -> Option<&Point> {
-            self.slots[slot as usize].as_ref().filter(|p| channels.contains(&p.post.channel_id) && q.filter.admits(&p.payload))
-        };
-        // The query is quantized like the points, so the dot product is integer arithmetic.
-        let (query, query_scale) = quantize(&q.dense);
-        let mut dense: Vec<(f32, u32)> = Vec::new();
-        let mut score = |slot: u32, p: &Point| dense.push((dot_i8(&p.dense, &query) as f32 * p.scale * query_scale, slot));
-        let followed: usize = channels.iter().map(|c| self.by_channel.get(c).map_or(0, HashSet::len)).sum();
-        if q.dense.is_empty() {
-            // A keyword-only collection: no dense list (all its scores would be 0, its order
-            // the slots').
-        } else if followed * 2 > self.live {
-            // Most of the index is allowed: one pass in slot order is kinder to the caches.
-            for slot in 0..self.slots.len() as u32 {
-                if let Some(p) = candidate(slot) {
-                    score(slot, p);
-                }
-            }
-        } else {
-            for channel in &channels {
-                for &slot in self.by_channel.get(channel).into_iter().flatten() {
-                    if let Some(p) = self.slots[slot as usize].as_ref().filter(|p| q.filter.admits(&p.payload)) {
-                        score(slot, p);
-                    }
-                }
-            }
-        }
-        // Scores accumulate in a flat array by slot (far cheaper than a map for long postings).
-        let mut acc = vec![0f32; self.slots.len()];
-        let mut touched: Vec<u32> = Vec::new();
-        let n = self.live.max(1) as f32;
-        for (t, qw) in q.sparse.indices.iter().zip(&q.sparse.values) {
-            let Some(list) = self.postings.get(t) else { continue };
-            let df = list.len() as f32;
-            let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
-            for (slot, w) in list {
-                let a = &mut acc[*slot as usize];
-                if *a == 0.0 {
-                    touched.push(*slot);
-                }
-                *a += idf * qw * w;
-            }
-        }
-        let keyword: Vec<(f32, u32)> = touched.into_iter().filter(|s| candidate(*s).is_some()).map(|s| (acc[s as usize], s)).collect();
-        let ranked = |mut list: Vec<(f32, u32)>| -> Vec<(PostKey, u32, Timestamp)> {
-            if list.len() > want {
-                list.select_nth_unstable_by(want, |a, b| b.0.total_cmp(&a.0));
-                list.truncate(want);
-            }
-            list.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-            list.iter()
-                .filter_map(|(_, s)| self.slots[*s as usize].as_ref())
-                .map(|p| (p.post, p.chunk, p.payload.date))
-                .collect()
-        };
-        let [dense_weight, keyword_weight] = FUSION_WEIGHTS;
-        rrf_fuse(&[(dense_weight, ranked(dense)), (keyword_weight, ranked(keyword))], q.limit)
-    }
-}
-
 impl EmbeddedIndex {
     /// Opens (or creates) the index in `dir/index.redb` and loads it into memory.
     pub fn open_dir(dir: &Path) -> Result<EmbeddedIndex, IndexError> {
         std::fs::create_dir_all(dir).map_err(backend)?;
-        let db = Arc::new(Database::create(dir.join("index.redb")).map_err(backend)?);
-        let mut state = State::default();
+        let db = Arc::new(Database::builder().set_cache_size(FILE_CACHE_BYTES).create(dir.join("index.redb")).map_err(backend)?);
         {
             let tx = db.begin_write().map_err(backend)?;
             tx.open_table(META).map_err(backend)?;
@@ -246,13 +336,12 @@ impl EmbeddedIndex {
         }
         let tx = db.begin_read().map_err(backend)?;
         let meta = tx.open_table(META).map_err(backend)?;
-        if let Some(info) = meta.get("collection").map_err(backend)? {
-            state.info = Some(serde_json::from_slice(info.value()).map_err(backend)?);
-        }
+        let info = meta.get("collection").map_err(backend)?.map(|v| serde_json::from_slice(v.value())).transpose().map_err(backend)?;
+        let mut state = State::with_info(info);
         let points = tx.open_table(POINTS).map_err(backend)?;
         for row in points.iter().map_err(backend)? {
             let (k, v) = row.map_err(backend)?;
-            let point = decode(k.value(), v.value()).ok_or_else(|| backend("a stored point is corrupt"))?;
+            let point = decode(k.value(), v.value()).filter(|p| p.dense.len() == state.dimension).ok_or_else(|| backend("a stored point is corrupt"))?;
             state.insert(point);
         }
         drop((points, meta, tx));
@@ -260,11 +349,11 @@ impl EmbeddedIndex {
         Ok(EmbeddedIndex { inner: Arc::new(Inner { writer, state: Arc::new(RwLock::new(state)) }) })
     }
 
-    /// Every point's post, chunk number and keyword vector, in no order: what an audit compares
-    /// with the posts the index should hold (the chaos run's final check).
-    pub fn points(&self) -> Vec<(PostKey, u32, SparseVector)> {
+    /// Every point's post, chunk number and keyword terms (ascending), in no order: what an
+    /// audit compares with the posts the index should hold (the chaos run's final check).
+    pub fn points(&self) -> Vec<(PostKey, u32, Vec<u32>)> {
         let state = self.inner.state.read().expect("index state");
-        state.slots.iter().flatten().map(|p| (p.post, p.chunk, p.sparse.clone())).collect()
+        state.stored.iter().flatten().map(|p| (p.post, p.chunk, p.terms.to_vec())).collect()
     }
 
     /// Writes to the index file so far and the commits they took.
@@ -399,7 +488,13 @@ impl SearchIndex for EmbeddedIndex {
                     Ok(Some(info.clone()))
                 }
             },
-            |opened, state| state.info = opened,
+            |opened, state| {
+                // Either the collection it had (same dimension) or a first one, before any
+                // point: no stored vector changes length.
+                debug_assert!(state.live == 0 || state.info == opened);
+                state.dimension = opened.as_ref().map_or(0, |i| i.dimension);
+                state.info = opened;
+            },
         )
         .await
     }
@@ -411,7 +506,7 @@ impl SearchIndex for EmbeddedIndex {
                 write_info(txn, &info, true)?;
                 Ok(info.clone())
             },
-            |info, state| *state = State { info: Some(info), ..State::default() },
+            |info, state| *state = State::with_info(Some(info)),
         )
         .await
     }

@@ -4,6 +4,7 @@
 
 mod analyzer;
 mod embedded;
+mod int8;
 
 pub use analyzer::{Analyzer, KeywordTagger, term_id};
 pub use embedded::EmbeddedIndex;

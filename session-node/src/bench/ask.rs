@@ -4,6 +4,7 @@
 //! embedded store and index holding `size` posts.
 
 use super::{Lcg, percentiles};
+use futures_util::future::BoxFuture;
 use siftgram_core::answer::{AskSettings, Asker};
 use siftgram_core::model::{Channel, ChannelId, Language, MediaKind, Post, PostKey, Tier, User, UserId};
 use siftgram_core::ports::{ChunkPayload, CollectionInfo, EmbedError, EmbedKind, Embedder, IndexedChunk, KeywordEncoder, SearchIndex};
@@ -87,6 +88,35 @@ pub(super) async fn library(size: usize, dir: &Path) -> Result<Library, String> 
     let keywords: Arc<dyn KeywordEncoder> = Arc::new(analyzer);
     let retriever = Arc::new(Retriever { repo: repo.clone(), index: Arc::new(index), embedder: Arc::new(HashDense), keywords: keywords.clone() });
     Ok(Library { repo, clock, db, retriever, keywords, reader, rng })
+}
+
+/// What a node holding the library `ask_latency` left in `dir` needs: the store and index opened
+/// as the node opens them on start (the index loads into memory) — this process's RSS then —
+/// and, after `embedder` is loaded (the node's model; None: the bench's stand-in, no model) and
+/// `questions` questions are answered, its RSS again. Run in a process of its own
+/// (`siftgram bench --open-library DIR`), so the figures hold none of the bench's own data.
+pub async fn open_and_ask(dir: &Path, embedder: Option<BoxFuture<'static, Result<Arc<dyn Embedder>, String>>>, questions: usize) -> Result<String, String> {
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    let crate::scratch::Scratch { repo, index, clock, .. } = crate::scratch::Scratch::open(dir)?;
+    let posts = index.count().await.map_err(|e| err(&e))?;
+    let opened = super::memory();
+    let keywords: Arc<dyn KeywordEncoder> = Arc::new(Analyzer::default());
+    let embedder = match embedder {
+        Some(load) => load.await?,
+        None => Arc::new(HashDense),
+    };
+    if embedder.dimension() != DIM {
+        return Err(format!("the library holds {DIM}-d vectors; {} makes {}-d ones", embedder.model(), embedder.dimension()));
+    }
+    let model = embedder.model().to_owned();
+    let retriever = Arc::new(Retriever { repo: repo.clone(), index: Arc::new(index), embedder, keywords: keywords.clone() });
+    let asker = Asker { repo, retriever, keywords, chat: None, settings: AskSettings::default() };
+    let mut rng = Lcg(posts + 5);
+    for i in 0..questions {
+        let answer = asker.ask(UserId::new(1).expect("id"), &format!("{} {i}?", rng.text(4)), Language::Ru, clock.now()).await.map_err(|e| err(&e))?;
+        std::hint::black_box(answer);
+    }
+    Ok(format!("{posts} posts indexed: store and index open {opened}; with {model} loaded and {questions} questions answered {}", super::memory()))
 }
 
 /// `/ask` over a library of `size` posts; returns p50/p95/p99.

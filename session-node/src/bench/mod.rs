@@ -221,15 +221,34 @@ async fn query_latency(size: usize, queries: usize, dir: &Path) -> Result<(Strin
     Ok((results.remove(0), results.remove(0)))
 }
 
-pub async fn run_bench(
-    sizes: &[usize],
-    keyword_posts: usize,
-    embedder: Option<Arc<dyn Embedder>>,
-    reference: Option<Arc<dyn Embedder>>,
-    embed_sample: usize,
-    session_users: &[usize],
-    work_dir: &Path,
-) -> Result<(), String> {
+/// `binary bench --open-library dir`: `ask::open_and_ask` in a fresh process; its one line.
+fn open_library(binary: &Path, dir: &Path) -> Result<String, String> {
+    let out = std::process::Command::new(binary).args(["bench", "--open-library"]).arg(dir).output().map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!("bench --open-library failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+pub use ask::open_and_ask;
+
+/// What `siftgram bench` measures.
+pub struct BenchPlan<'a> {
+    /// Index sizes of the query, `/ask` and API runs.
+    pub sizes: &'a [usize],
+    pub keyword_posts: usize,
+    /// The configured embedder (None: no embedding figures), and the engine it is compared with.
+    pub embedder: Option<Arc<dyn Embedder>>,
+    pub reference: Option<Arc<dyn Embedder>>,
+    pub embed_sample: usize,
+    pub session_users: &'a [usize],
+    /// This program: it measures a library's memory in a process of its own (None: not measured).
+    pub node_binary: Option<&'a Path>,
+}
+
+/// Every figure of `siftgram bench`, its scratch data in `work_dir`.
+pub async fn run_bench(plan: BenchPlan<'_>, work_dir: &Path) -> Result<(), String> {
+    let BenchPlan { sizes, keyword_posts, embedder, reference, embed_sample, session_users, node_binary } = plan;
     println!("{}", header("siftgram bench — embedded index"));
     let keyword = ingest(Arc::new(siftgram_search::KeywordOnly), keyword_posts, &work_dir.join("ingest-keyword"), 1).await?;
     println!(
@@ -251,8 +270,15 @@ pub async fn run_bench(
         println!("hybrid search over {size} posts — all 100 channels: {all}; 5 channels: {five}; {}", memory());
     }
     for &size in sizes {
-        let figures = ask::ask_latency(size, 200, &work_dir.join(format!("ask-{size}"))).await?;
+        let dir = work_dir.join(format!("ask-{size}"));
+        let figures = ask::ask_latency(size, 200, &dir).await?;
         println!("/ask without the model call over {size} posts (retrieval + context + extractive answer + bookkeeping; query embedding not included, see above): {figures}; {}", memory());
+        if let Some(binary) = node_binary {
+            println!(
+                "a process that opens those {size} posts' store and index as the node does, then the node's embedding model, and answers: {}",
+                open_library(binary, &dir)?
+            );
+        }
     }
     for &size in sizes {
         let figures = api::api_latency(size, 200, &work_dir.join(format!("api-{size}"))).await?;
@@ -274,7 +300,12 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_bench_runs_end_to_end_on_small_sizes() {
         let dir = tempfile::tempdir().unwrap();
-        super::run_bench(&[300], 50, None, None, 0, &[2], dir.path()).await.expect("bench runs");
+        let plan = super::BenchPlan { sizes: &[300], keyword_posts: 50, embedder: None, reference: None, embed_sample: 0, session_users: &[2], node_binary: None };
+        super::run_bench(plan, dir.path()).await.expect("bench runs");
         assert!(super::memory().starts_with("RSS "));
+        // What `bench --open-library` runs in a process of its own, on the library left behind.
+        let reopened = super::open_and_ask(&dir.path().join("ask-300"), None, 3).await.expect("the library reopens");
+        assert!(reopened.starts_with("300 posts indexed: store and index open RSS "), "{reopened}");
+        assert!(reopened.contains("; with hash-dense-bench loaded and 3 questions answered RSS "), "{reopened}");
     }
 }

@@ -23,6 +23,8 @@ macro_rules! index_conformance {
             vectors_of_the_wrong_dimension_are_refused,
             points_survive_a_reopen,
             recreating_the_collection_drops_everything,
+            a_deleted_posts_place_holds_the_next_posts_vector,
+            a_recreated_collection_takes_vectors_of_its_new_dimension,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
@@ -171,4 +173,35 @@ pub async fn recreating_the_collection_drops_everything(t: &IndexUnderTest) {
     assert_eq!(index.count().await.unwrap(), 0);
     index.open_collection(&next).await.expect("the new model is recorded");
     assert!(index.open_collection(&info()).await.is_err());
+}
+
+/// An index may reuse a deleted point's storage: what it then finds must be the new point's.
+pub async fn a_deleted_posts_place_holds_the_next_posts_vector(t: &IndexUnderTest) {
+    let index = &*t.index;
+    seed(index).await;
+    index.delete_post(key(1, 2)).await.unwrap();
+    index.upsert_post(key(1, 4), vec![chunk(key(1, 4), 0, [0.0, 0.0, 0.0, 1.0], &[50], 104, &[])]).await.unwrap();
+    let hits = index.search(&query([0.0, 0.0, 0.0, 1.0], &[], &[1])).await.unwrap();
+    assert_eq!(hits.iter().map(|h| h.post.message_id).collect::<Vec<_>>()[0], 4, "{hits:?}");
+    let old_vector = messages(index, &query([0.0, 1.0, 0.0, 0.0], &[20], &[1])).await;
+    assert!(!old_vector.contains(&2), "the deleted post is gone: {old_vector:?}");
+    let by_keyword = messages(index, &query([0.0, 0.0, 0.0, 0.0], &[50], &[1])).await;
+    assert_eq!(by_keyword[0], 4, "{by_keyword:?}");
+}
+
+pub async fn a_recreated_collection_takes_vectors_of_its_new_dimension(t: &IndexUnderTest) {
+    let index = &*t.index;
+    seed(index).await;
+    let wider = CollectionInfo { model: "wider-model".into(), dimension: 6 };
+    index.recreate_collection(&wider).await.unwrap();
+    let post = key(1, 1);
+    let mut six = chunk(post, 0, [0.0; 4], &[10], 100, &[]);
+    six.dense = vec![0.0, 0.0, 0.0, 0.0, 0.0, 1.0];
+    let mut other = chunk(key(1, 2), 0, [0.0; 4], &[], 100, &[]);
+    other.dense = vec![1.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+    index.upsert_post(post, vec![six]).await.unwrap();
+    index.upsert_post(key(1, 2), vec![other]).await.unwrap();
+    assert!(matches!(index.upsert_post(key(1, 3), vec![chunk(key(1, 3), 0, [1.0, 0.0, 0.0, 0.0], &[], 1, &[])]).await, Err(IndexError::Dimension { expected: 6, got: 4 })));
+    let q = IndexQuery { dense: vec![0.0, 0.0, 0.0, 0.0, 0.0, 1.0], ..query([0.0; 4], &[], &[1]) };
+    assert_eq!(messages(index, &q).await, [1, 2], "the nearest six-dimensional vector first");
 }

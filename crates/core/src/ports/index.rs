@@ -69,9 +69,16 @@ impl IndexFilter {
     /// The date and tag conditions (channel membership is checked by the index, which keeps
     /// points per channel).
     pub fn admits(&self, payload: &ChunkPayload) -> bool {
-        self.since.is_none_or(|s| payload.date >= s)
-            && self.until.is_none_or(|u| payload.date < u)
-            && (self.tags.is_empty() || payload.tags.iter().any(|t| self.tags.contains(t)))
+        self.admits_date(payload.date) && self.admits_tags(&payload.tags)
+    }
+
+    /// The date window alone (an index that keeps dates apart from payloads checks it first).
+    pub fn admits_date(&self, date: Timestamp) -> bool {
+        self.since.is_none_or(|s| date >= s) && self.until.is_none_or(|u| date < u)
+    }
+
+    pub fn admits_tags(&self, tags: &[String]) -> bool {
+        self.tags.is_empty() || tags.iter().any(|t| self.tags.contains(t))
     }
 }
 

@@ -57,13 +57,12 @@ struct SlotFilter {
 
 const FREE: u32 = u32::MAX;
 
-/// The memory copy. A point lives in a slot; its vector is the slot's `dimension` bytes of
+/// The memory copy. A point lives in a slot; its vector is the slot's `dimension()` bytes of
 /// `vectors` (one flat array: a scan streams through memory instead of chasing a pointer per
 /// point), its scale and filter fields sit at the slot's index of their own arrays.
 #[derive(Default)]
 struct State {
     info: Option<CollectionInfo>,
-    dimension: usize,
     stored: Vec<Option<Stored>>,
     filters: Vec<SlotFilter>,
     vectors: Vec<i8>,
@@ -124,20 +123,25 @@ thread_local! {
 
 impl State {
     fn with_info(info: Option<CollectionInfo>) -> State {
-        let dimension = info.as_ref().map_or(0, |i| i.dimension);
-        State { info, dimension, ..State::default() }
+        State { info, ..State::default() }
+    }
+
+    /// The collection's vector length: every slot's share of `vectors` (0 before a collection).
+    fn dimension(&self) -> usize {
+        self.info.as_ref().map_or(0, |i| i.dimension)
     }
 
     /// Adds a point whose vector has the collection's dimension (the caller checked).
     fn insert(&mut self, p: Point) {
-        debug_assert_eq!(p.dense.len(), self.dimension);
+        let dim = self.dimension();
+        debug_assert_eq!(p.dense.len(), dim);
         let slot = match self.free.pop() {
             Some(s) => s,
             None => {
                 self.stored.push(None);
                 self.filters.push(SlotFilter { channel: FREE, date: Timestamp(0) });
                 self.scales.push(0.0);
-                self.vectors.resize(self.vectors.len() + self.dimension, 0);
+                self.vectors.resize(self.vectors.len() + dim, 0);
                 (self.stored.len() - 1) as u32
             }
         };
@@ -154,7 +158,7 @@ impl State {
         let at = slot as usize;
         self.filters[at] = SlotFilter { channel, date: p.payload.date };
         self.scales[at] = p.scale;
-        self.vectors[at * self.dimension..(at + 1) * self.dimension].copy_from_slice(&p.dense);
+        self.vectors[at * dim..(at + 1) * dim].copy_from_slice(&p.dense);
         self.stored[at] = Some(Stored { post: p.post, chunk: p.chunk, terms: p.sparse.indices.into_boxed_slice(), payload: p.payload });
         self.live += 1;
     }
@@ -182,11 +186,12 @@ impl State {
 
     fn search(&self, q: &IndexQuery) -> Vec<IndexHit> {
         let want = (q.limit * CANDIDATES_PER_RESULT).max(MIN_CANDIDATES);
+        let mut followed: Vec<usize> = q.filter.channels.iter().filter_map(|c| self.channel_ordinals.get(c)).map(|o| *o as usize).collect();
+        followed.sort_unstable();
+        followed.dedup();
         let mut allowed = vec![false; self.by_channel.len()];
-        for channel in &q.filter.channels {
-            if let Some(&o) = self.channel_ordinals.get(channel) {
-                allowed[o as usize] = true;
-            }
+        for o in &followed {
+            allowed[*o] = true;
         }
         // Channel and date from the packed filters; tags, rarely asked for, from the payload.
         let candidate = |slot: u32| -> bool {
@@ -204,19 +209,18 @@ impl State {
             // The query is quantized like the points, so the dot product is integer arithmetic;
             // the query's own scale is the same for every point and leaves the order alone.
             let (query, _) = quantize(&q.dense);
-            let (dot, dim) = (int8::dot(), self.dimension);
+            let (dot, dim) = (int8::dot(), self.dimension());
             let mut top = TopK::new(want);
             let mut score = |slot: u32| {
                 let at = slot as usize;
                 top.offer(dot(&self.vectors[at * dim..(at + 1) * dim], &query) as f32 * self.scales[at], slot);
             };
-            let followed: usize = (0..allowed.len()).filter(|o| allowed[*o]).map(|o| self.by_channel[o].len()).sum();
-            if followed * 2 > self.live {
+            if followed.iter().map(|o| self.by_channel[*o].len()).sum::<usize>() * 2 > self.live {
                 // Most of the index is allowed: one pass in slot order.
                 (0..self.filters.len() as u32).filter(|s| candidate(*s)).for_each(&mut score);
             } else {
                 // The followed channels' points, in slot order too (memory read forward).
-                let mut slots: Vec<u32> = (0..allowed.len()).filter(|o| allowed[*o]).flat_map(|o| self.by_channel[o].iter().copied()).collect();
+                let mut slots: Vec<u32> = followed.iter().flat_map(|o| self.by_channel[*o].iter().copied()).collect();
                 slots.sort_unstable();
                 slots.into_iter().filter(|s| candidate(*s)).for_each(&mut score);
             }
@@ -341,7 +345,7 @@ impl EmbeddedIndex {
         let points = tx.open_table(POINTS).map_err(backend)?;
         for row in points.iter().map_err(backend)? {
             let (k, v) = row.map_err(backend)?;
-            let point = decode(k.value(), v.value()).filter(|p| p.dense.len() == state.dimension).ok_or_else(|| backend("a stored point is corrupt"))?;
+            let point = decode(k.value(), v.value()).filter(|p| p.dense.len() == state.dimension()).ok_or_else(|| backend("a stored point is corrupt"))?;
             state.insert(point);
         }
         drop((points, meta, tx));
@@ -492,7 +496,6 @@ impl SearchIndex for EmbeddedIndex {
                 // Either the collection it had (same dimension) or a first one, before any
                 // point: no stored vector changes length.
                 debug_assert!(state.live == 0 || state.info == opened);
-                state.dimension = opened.as_ref().map_or(0, |i| i.dimension);
                 state.info = opened;
             },
         )

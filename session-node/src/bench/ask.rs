@@ -49,7 +49,7 @@ pub(super) async fn library(size: usize, dir: &Path) -> Result<Library, String> 
     let err = |e: &dyn std::fmt::Display| e.to_string();
     let crate::scratch::Scratch { repo, index, clock, db } = crate::scratch::Scratch::open(dir)?;
     index.open_collection(&CollectionInfo { model: HashDense.model().into(), dimension: DIM }).await.map_err(|e| err(&e))?;
-    let reader = UserId::new(1).expect("id");
+    let reader = reader();
     let mut user = User::new(reader, "bench", Language::Ru, clock.now()).map_err(|e| err(&e))?;
     user.tier = Tier::Enterprise;
     // A member (as if an invite was redeemed): the API's member routes serve them.
@@ -85,9 +85,25 @@ pub(super) async fn library(size: usize, dir: &Path) -> Result<Library, String> 
         }
     }
     progress.finish();
-    let keywords: Arc<dyn KeywordEncoder> = Arc::new(analyzer);
-    let retriever = Arc::new(Retriever { repo: repo.clone(), index: Arc::new(index), embedder: Arc::new(HashDense), keywords: keywords.clone() });
+    let (retriever, keywords) = retriever(&repo, index, Arc::new(HashDense));
     Ok(Library { repo, clock, db, retriever, keywords, reader, rng })
+}
+
+/// Retrieval over a library's store and index, questions embedded by `embedder`, keywords by the
+/// node's analyzer (returned too: the answer side reads them).
+fn retriever(repo: &siftgram_core::repo::Repository, index: siftgram_search::EmbeddedIndex, embedder: Arc<dyn Embedder>) -> (Arc<Retriever>, Arc<dyn KeywordEncoder>) {
+    let keywords: Arc<dyn KeywordEncoder> = Arc::new(Analyzer::default());
+    (Arc::new(Retriever { repo: repo.clone(), index: Arc::new(index), embedder, keywords: keywords.clone() }), keywords)
+}
+
+/// The library's one member, who follows all its channels.
+fn reader() -> UserId {
+    UserId::new(1).expect("id")
+}
+
+/// The `n`th bench question: four vocabulary words, numbered so the answer cache never answers.
+fn question(rng: &mut Lcg, n: usize) -> String {
+    format!("{} {n}?", rng.text(4))
 }
 
 /// What a node holding the library `ask_latency` left in `dir` needs: the store and index opened
@@ -100,7 +116,6 @@ pub async fn open_and_ask(dir: &Path, embedder: Option<BoxFuture<'static, Result
     let crate::scratch::Scratch { repo, index, clock, .. } = crate::scratch::Scratch::open(dir)?;
     let posts = index.count().await.map_err(|e| err(&e))?;
     let opened = super::memory();
-    let keywords: Arc<dyn KeywordEncoder> = Arc::new(Analyzer::default());
     let embedder = match embedder {
         Some(load) => load.await?,
         None => Arc::new(HashDense),
@@ -109,11 +124,11 @@ pub async fn open_and_ask(dir: &Path, embedder: Option<BoxFuture<'static, Result
         return Err(format!("the library holds {DIM}-d vectors; {} makes {}-d ones", embedder.model(), embedder.dimension()));
     }
     let model = embedder.model().to_owned();
-    let retriever = Arc::new(Retriever { repo: repo.clone(), index: Arc::new(index), embedder, keywords: keywords.clone() });
+    let (retriever, keywords) = retriever(&repo, index, embedder);
     let asker = Asker { repo, retriever, keywords, chat: None, settings: AskSettings::default() };
     let mut rng = Lcg(posts + 5);
     for i in 0..questions {
-        let answer = asker.ask(UserId::new(1).expect("id"), &format!("{} {i}?", rng.text(4)), Language::Ru, clock.now()).await.map_err(|e| err(&e))?;
+        let answer = asker.ask(reader(), &question(&mut rng, i), Language::Ru, clock.now()).await.map_err(|e| err(&e))?;
         std::hint::black_box(answer);
     }
     Ok(format!("{posts} posts indexed: store and index open {opened}; with {model} loaded and {questions} questions answered {}", super::memory()))
@@ -126,8 +141,7 @@ pub async fn ask_latency(size: usize, questions: usize, dir: &Path) -> Result<St
     let asker = Asker { repo, retriever, keywords, chat: None, settings: AskSettings::default() };
     let mut samples = Vec::with_capacity(questions);
     for i in 0..questions {
-        // Distinct questions: the cache never answers.
-        let question = format!("{} {i}?", rng.text(4));
+        let question = question(&mut rng, i);
         let t = Instant::now();
         asker.ask(reader, &question, Language::Ru, clock.now()).await.map_err(|e| err(&e))?;
         samples.push(t.elapsed());
